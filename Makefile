@@ -1,0 +1,50 @@
+# Two entry points for a fresh machine:  `make run` (install + full default workflow)
+# and `make test` (install with dev extras + test suite). Everything installs into .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= all
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: install install-dev run report test lint dryrun lock clean-results
+
+# torch first, pinned: an unpinned resolution pulls a multi-GB CUDA build.
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/activate pyproject.toml requirements.lock
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --cores $(CORES) --report results/report.html
+
+report: install
+	$(BIN)/snakemake --cores $(CORES) --report results/report.html
+
+# pytest exits 5 when it collected nothing: report that as a failure, never as green.
+test: install-dev
+	@$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+lint: install
+	$(BIN)/snakemake --lint
+	$(BIN)/snakemake -n --cores 1
+
+# Regenerate the exact pins after changing dependencies in pyproject.toml.
+lock: install-dev
+	$(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//' > requirements.lock
+
+clean-results:
+	rm -rf results .snakemake

@@ -1,0 +1,22 @@
+# plasticlab workflow: one target rule per study (named after it); `rule all` builds every
+# enabled study. Rules only wire files to the `plasticlab` CLI; all logic lives in the package.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/warmstart.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        enabled_study_targets(),

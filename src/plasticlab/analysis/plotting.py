@@ -1,0 +1,107 @@
+"""Figures in a paper style, drawn from tidy tables (never from raw runs).
+
+Each variant keeps its colour across all figures of a study; every PNG carries the provenance
+of the table it was drawn from in its text metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from plasticlab.runtime.atomic import atomic_path  # noqa: E402
+
+PROVENANCE_KEY = "plasticlab:provenance"
+PALETTE = ["#1b1b1b", "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f3c8d", "#999999", "#f0e442"]
+STYLE = {
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "legend.frameon": False,
+    "figure.dpi": 120,
+    "savefig.dpi": 150,
+}
+
+
+def colours(variants: Sequence[str]) -> dict[str, str]:
+    return {variant: PALETTE[i % len(PALETTE)] for i, variant in enumerate(variants)}
+
+
+def _variants(table: pd.DataFrame, metric: str, variants: Sequence[str] | None) -> list[str]:
+    present = set(table.loc[table["metric"] == metric, "variant"])
+    order = list(variants) if variants is not None else sorted(present)
+    return [v for v in order if v in present]
+
+
+def save_figure(fig: plt.Figure, path: str | os.PathLike, provenance: dict[str, Any] | None = None) -> Path:
+    """Write a PNG atomically with provenance in its metadata, then close the figure."""
+    path = Path(path)
+    metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True, default=str)} if provenance else {}
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", bbox_inches="tight", metadata=metadata)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def read_png_provenance(path: str | os.PathLike) -> dict[str, Any] | None:
+    with Image.open(path) as image:
+        raw = image.text.get(PROVENANCE_KEY)
+    return json.loads(raw) if raw else None
+
+
+def line_with_bands(table: pd.DataFrame, metric: str, path: str | os.PathLike, *, xlabel: str, ylabel: str,
+                    title: str | None = None, variants: Sequence[str] | None = None,
+                    provenance: dict[str, Any] | None = None) -> Path:
+    """Mean per variant vs x with its confidence band."""
+    order = _variants(table, metric, variants)
+    palette = colours(list(variants) if variants is not None else order)
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(6.0, 4.0))
+        for variant in order:
+            rows = table[(table["metric"] == metric) & (table["variant"] == variant)].sort_values("x")
+            ax.plot(rows["x"], rows["mean"], marker="o", markersize=3, label=variant, color=palette[variant])
+            ax.fill_between(rows["x"], rows["ci_low"], rows["ci_high"], alpha=0.2, color=palette[variant], linewidth=0)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if title:
+            ax.set_title(title)
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+        return save_figure(fig, path, provenance)
+
+
+def bars_at_x(table: pd.DataFrame, metric: str, path: str | os.PathLike, *, x: float | None = None, ylabel: str,
+              title: str | None = None, variants: Sequence[str] | None = None,
+              provenance: dict[str, Any] | None = None) -> Path:
+    """One bar per variant at ``x`` (default: the last x) with CI error bars."""
+    rows = table[table["metric"] == metric]
+    x = rows["x"].max() if x is None else x
+    rows = rows[rows["x"] == x].set_index("variant")
+    order = _variants(table, metric, variants)
+    palette = colours(list(variants) if variants is not None else order)
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(max(4.0, 0.8 * len(order) + 1.5), 4.0))
+        means = rows.loc[order, "mean"]
+        errors = [means - rows.loc[order, "ci_low"], rows.loc[order, "ci_high"] - means]
+        ax.bar(range(len(order)), means, yerr=errors, capsize=4, color=[palette[v] for v in order])
+        ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
+        ax.set_ylabel(ylabel)
+        low = float(rows.loc[order, "ci_low"].min())
+        high = float(rows.loc[order, "ci_high"].max())
+        margin = max(0.05 * (high - low), 1e-3)
+        ax.set_ylim(max(low - 4 * margin, 0.0) if low >= 0 else low - 4 * margin, high + margin)
+        ax.set_title(title or f"at x = {x:g}")
+        return save_figure(fig, path, provenance)

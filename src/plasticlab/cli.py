@@ -1,0 +1,167 @@
+"""The ``plasticlab`` command: one entry point, one subcommand per workflow step.
+
+Snakemake rules only call these subcommands; every step can also be run by hand::
+
+    plasticlab studies
+    plasticlab check-config config/config.yaml
+    plasticlab train warmstart --variant warm --seed 0 --config config/config.yaml
+    plasticlab aggregate warmstart results/runs/warmstart/*/seed=*/metrics.parquet --out results/tables/warmstart.csv
+    plasticlab plot warmstart --table results/tables/warmstart.csv --out-dir results/figures/warmstart
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+log = logging.getLogger("plasticlab")
+
+
+def _load_run_config(args: argparse.Namespace) -> dict[str, Any]:
+    from plasticlab import config as cfg
+
+    if args.run_config is not None:
+        return json.loads(args.run_config)
+    if not args.config:
+        raise SystemExit("train needs --config FILE [FILE ...] or --run-config JSON")
+    return cfg.run_config(cfg.load_config(*args.config), args.study, args.variant)
+
+
+def cmd_studies(args: argparse.Namespace) -> int:
+    from plasticlab import studies
+
+    for name in studies.available():
+        study = studies.get(name)
+        print(f"{name:<14} {study.summary}\n{'':<14} reproduces: {study.paper}")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from plasticlab import config as cfg
+
+    merged = cfg.load_config(*args.files)
+    print(f"config OK: studies {', '.join(cfg.enabled_studies(merged)) or '(none enabled)'}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from plasticlab import studies
+    from plasticlab.runtime.provenance import provenance
+    from plasticlab.runtime.results_io import write_json, write_parquet
+    from plasticlab.studies.base import RunSpec
+
+    study = studies.get(args.study)
+    run_config = _load_run_config(args)
+    out = Path(args.out or f"results/runs/{args.study}/{args.variant}/seed={args.seed}")
+    torch.set_num_threads(args.threads)
+    run = RunSpec(study=args.study, variant=args.variant, seed=args.seed, config=run_config, out_dir=out,
+                  device=args.device, threads=args.threads)
+    crash = os.environ.get("PLASTICLAB_CRASH_AFTER_CHECKPOINTS")
+    log.info("training %s/%s seed %d on %s -> %s", args.study, args.variant, args.seed, args.device, out)
+    started = time.time()
+    metrics = study.train(run, crash_after_checkpoints=int(crash) if crash else None)
+    record = provenance(config=run_config, seed=args.seed, device=args.device, study=args.study, variant=args.variant,
+                        wall_seconds=round(time.time() - started, 3), status="complete")
+    write_parquet(out / "metrics.parquet", metrics, provenance=record)
+    write_json(out / "run.json", record)
+    log.info("done in %.1f s: %d metric rows", time.time() - started, len(metrics))
+    return 0
+
+
+def cmd_aggregate(args: argparse.Namespace) -> int:
+    from plasticlab import studies
+    from plasticlab.runtime.provenance import provenance
+    from plasticlab.runtime.results_io import read_parquet_provenance, write_csv
+
+    study = studies.get(args.study)
+    study_config = json.loads(args.study_config) if args.study_config else {}
+    frames = [pd.read_parquet(path) for path in args.metrics]
+    if not frames:
+        raise SystemExit(f"aggregate {args.study}: no metrics files given")
+    table = study.aggregate(pd.concat(frames, ignore_index=True), study_config)
+    table.insert(0, "study", args.study)
+    sources = {str(p): (read_parquet_provenance(p) or {}).get("git", {}).get("commit") for p in args.metrics}
+    write_csv(args.out, table, provenance=provenance(config=study_config, inputs=sources))
+    log.info("wrote %s (%d rows from %d runs)", args.out, len(table), len(frames))
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from plasticlab import studies
+    from plasticlab.runtime.provenance import provenance
+
+    study = studies.get(args.study)
+    table = pd.read_csv(args.table)
+    written = study.plot(table, Path(args.out_dir), provenance(inputs=[args.table]))
+    for path in written:
+        log.info("wrote %s", path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="plasticlab", description=__doc__.split("\n")[0])
+    parser.add_argument("--log", help="also append log lines to this file")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("studies", help="list registered studies and the paper each reproduces").set_defaults(func=cmd_studies)
+
+    check = sub.add_parser("check-config", help="validate config files (merged in order)")
+    check.add_argument("files", nargs="+")
+    check.set_defaults(func=cmd_check_config)
+
+    train = sub.add_parser("train", help="train one run (study × variant × seed); resumes from checkpoints")
+    train.add_argument("study")
+    train.add_argument("--variant", required=True)
+    train.add_argument("--seed", type=int, required=True)
+    source = train.add_mutually_exclusive_group()
+    source.add_argument("--config", nargs="+", help="config file(s), merged in order")
+    source.add_argument("--run-config", help="resolved run config as JSON (what the Snakemake rules pass)")
+    train.add_argument("--out", help="run directory (default results/runs/<study>/<variant>/seed=<seed>)")
+    train.add_argument("--device", default="cpu")
+    train.add_argument("--threads", type=int, default=1)
+    train.set_defaults(func=cmd_train)
+
+    aggregate = sub.add_parser("aggregate", help="aggregate runs over seeds into the study's tidy table")
+    aggregate.add_argument("study")
+    aggregate.add_argument("metrics", nargs="*", help="metrics.parquet files of the runs")
+    aggregate.add_argument("--out", required=True)
+    aggregate.add_argument("--study-config", help="the study's config section as JSON")
+    aggregate.set_defaults(func=cmd_aggregate)
+
+    plot = sub.add_parser("plot", help="draw the study's figures from its table")
+    plot.add_argument("study")
+    plot.add_argument("--table", required=True)
+    plot.add_argument("--out-dir", required=True)
+    plot.set_defaults(func=cmd_plot)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from plasticlab.runtime.logs import setup_logging
+
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log)
+    handler: Callable[[argparse.Namespace], int] = args.func
+    from plasticlab.config import ConfigError
+
+    try:
+        return handler(args)
+    except (ConfigError, KeyError, FileNotFoundError) as error:
+        # Bad user input (config, study/intervention name, missing data): one clear line, no traceback.
+        message = error.args[0] if error.args else str(error)
+        log.error("%s", message)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Loading and checking configs: the JSON schema first, then the registries.
+
+The schema (``config.schema.yaml`` in this package; ``workflow/schemas/`` links to it) catches
+unknown keys and wrong types; :func:`check_config` then checks names that only the code knows
+(studies, interventions, models, datasets) and says where in the config the bad name is.
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from plasticlab import interventions, studies
+
+
+class ConfigError(ValueError):
+    """A config that cannot run; the message names the offending key or value."""
+
+
+def schema() -> dict[str, Any]:
+    return yaml.safe_load(resources.files("plasticlab").joinpath("config.schema.yaml").read_text())
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``, recursively for mappings (what Snakemake does with
+    several ``--configfile`` arguments)."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def load_config(*paths: str | Path) -> dict[str, Any]:
+    """Read and merge YAML config files in order, then check the result."""
+    config: dict[str, Any] = {}
+    for path in paths:
+        with open(path) as handle:
+            config = deep_merge(config, yaml.safe_load(handle) or {})
+    check_config(config)
+    return config
+
+
+def _schema_error_message(error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    return f"config error at {where}: {error.message}"
+
+
+def check_config(config: dict[str, Any], validate_schema: bool = True) -> None:
+    """Raise ConfigError naming the first problem found."""
+    if validate_schema:
+        validator = jsonschema.Draft202012Validator(schema())
+        errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+        if errors:
+            raise ConfigError(_schema_error_message(errors[0]))
+    for study_name, study_config in config.get("studies", {}).items():
+        try:
+            study = studies.get(study_name)
+        except KeyError as error:
+            raise ConfigError(f"config error at studies.{study_name}: {error.args[0]}") from None
+        for variant, spec in study_config.get("variants", {}).items():
+            try:
+                interventions.validate(spec)
+            except (KeyError, ValueError, TypeError) as error:
+                message = error.args[0] if error.args else str(error)
+                raise ConfigError(f"config error at studies.{study_name}.variants.{variant}: {message}") from None
+        try:
+            study.check(study_config)
+        except (KeyError, ValueError) as error:
+            message = error.args[0] if error.args else str(error)
+            raise ConfigError(f"config error at studies.{study_name}: {message}") from None
+
+
+def enabled_studies(config: dict[str, Any]) -> list[str]:
+    return [name for name, section in config.get("studies", {}).items() if section.get("enabled", True)]
+
+
+def seeds(config: dict[str, Any], study: str) -> list[int]:
+    return list(range(int(config["studies"][study]["seeds"])))
+
+
+def run_config(config: dict[str, Any], study: str, variant: str) -> dict[str, Any]:
+    """Everything one run of ``study``/``variant`` depends on, and nothing more."""
+    section = config["studies"][study]
+    if variant not in section["variants"]:
+        raise ConfigError(
+            f"study {study!r} has no variant {variant!r}; variants: {', '.join(section['variants'])}"
+        )
+    resolved = studies.get(study).run_config(section, variant)
+    resolved["data_dir"] = config.get("data_dir", "data")
+    return resolved

@@ -1,0 +1,76 @@
+"""Hare & Tortoise (Lee et al. 2024): a fast learner reset periodically to its slow average.
+
+The Tortoise is an exponential moving average of the Hare (parameters *and* floating buffers such
+as BatchNorm statistics), updated after every step; every ``reset_every_steps`` steps the Hare is
+set to the Tortoise. The Tortoise is the network that is evaluated (and acts, for agents).
+Pitfalls ruled out by the tests: the two networks never share memory after a reset, and the
+EMA follows the Hare's whole trajectory.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from plasticlab.interventions._util import copy_module_state, reset_optimizer_state
+from plasticlab.interventions.base import Intervention, TrainContext
+from plasticlab.interventions.registry import register
+
+
+@register("hare_tortoise")
+@dataclass
+class HareTortoise(Intervention):
+    ema: float = 0.999
+    reset_every_steps: int = 1000
+    reset_at_task_start: bool = False
+    reset_optimizer: bool = False
+    tortoise: nn.Module | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"hare_tortoise: ema must be in [0, 1), got {self.ema}")
+        if self.reset_every_steps < 1:
+            raise ValueError(f"hare_tortoise: reset_every_steps must be positive, got {self.reset_every_steps}")
+
+    def on_train_start(self, ctx: TrainContext) -> None:
+        self.tortoise = copy.deepcopy(ctx.net)
+        for param in self.tortoise.parameters():
+            param.requires_grad_(False)
+
+    @torch.no_grad()
+    def after_step(self, ctx: TrainContext) -> None:
+        assert self.tortoise is not None, "on_train_start was not called"
+        hare_state = ctx.net.state_dict()
+        for name, slow in self.tortoise.state_dict().items():
+            fast = hare_state[name]
+            if slow.dtype.is_floating_point:
+                slow.mul_(self.ema).add_(fast, alpha=1.0 - self.ema)
+            else:
+                slow.copy_(fast)
+        if ctx.step % self.reset_every_steps == 0:
+            self.reset_hare(ctx)
+
+    def on_task_start(self, ctx: TrainContext, task: int) -> None:
+        if self.reset_at_task_start and task > 0:
+            self.reset_hare(ctx)
+
+    @torch.no_grad()
+    def reset_hare(self, ctx: TrainContext) -> None:
+        copy_module_state(ctx.net, self.tortoise)
+        if self.reset_optimizer:
+            reset_optimizer_state(ctx.optimizer, ctx.net.parameters())
+
+    def eval_net(self, ctx: TrainContext) -> nn.Module:
+        return self.tortoise if self.tortoise is not None else ctx.net
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"tortoise": self.tortoise.state_dict() if self.tortoise is not None else None}
+
+    def load_state_dict(self, state: dict[str, Any], ctx: TrainContext) -> None:
+        self.on_train_start(ctx)
+        if state["tortoise"] is not None:
+            self.tortoise.load_state_dict(state["tortoise"])

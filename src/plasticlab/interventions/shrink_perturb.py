@@ -1,0 +1,73 @@
+"""Shrink & perturb (Ash & Adams 2020): θ ← λθ + σ·noise at every new chunk of data.
+
+The literature uses three noise forms; ``noise`` selects one (default: ``fresh_init``, the
+original paper's):
+
+* ``fresh_init``: θ ← λθ + σ·θ_fresh, θ_fresh a new initialisation of the same architecture;
+* ``gaussian``:   θ ← λθ + σ·ε, ε ~ N(0, 1);
+* ``initial``:    θ ← λθ + (1 − λ)·θ₀ + σ·ε, a pull toward the stored initial weights θ₀.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from plasticlab.interventions.base import Intervention, TrainContext
+from plasticlab.interventions.registry import register
+
+NOISE_MODES = ("fresh_init", "gaussian", "initial")
+
+
+@register("shrink_perturb")
+@dataclass
+class ShrinkPerturb(Intervention):
+    shrink: float = 0.4
+    perturb: float = 0.1
+    noise: str = "fresh_init"
+    at_task_start: bool = True
+    every_steps: int | None = None
+    _initial: list[torch.Tensor] = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.shrink <= 1.0:
+            raise ValueError(f"shrink_perturb: shrink must be in [0, 1], got {self.shrink}")
+        if self.perturb < 0.0:
+            raise ValueError(f"shrink_perturb: perturb must be >= 0, got {self.perturb}")
+        if self.noise not in NOISE_MODES:
+            raise ValueError(f"shrink_perturb: noise must be one of {', '.join(NOISE_MODES)}, got {self.noise!r}")
+        if self.every_steps is not None and self.every_steps < 1:
+            raise ValueError(f"shrink_perturb: every_steps must be positive, got {self.every_steps}")
+
+    def on_train_start(self, ctx: TrainContext) -> None:
+        if self.noise == "initial":
+            self._initial = [p.detach().clone() for p in ctx.net.parameters()]
+
+    def on_task_start(self, ctx: TrainContext, task: int) -> None:
+        if self.at_task_start and task > 0:
+            self.apply(ctx)
+
+    def after_step(self, ctx: TrainContext) -> None:
+        if self.every_steps is not None and ctx.step % self.every_steps == 0:
+            self.apply(ctx)
+
+    @torch.no_grad()
+    def apply(self, ctx: TrainContext) -> None:
+        params = list(ctx.net.parameters())
+        if self.noise == "fresh_init":
+            for param, fresh in zip(params, ctx.fresh_net().parameters()):
+                param.mul_(self.shrink).add_(fresh.to(param.device), alpha=self.perturb)
+            return
+        for index, param in enumerate(params):
+            noise = torch.randn(param.shape).to(param.device)
+            param.mul_(self.shrink).add_(noise, alpha=self.perturb)
+            if self.noise == "initial":
+                param.add_(self._initial[index], alpha=1.0 - self.shrink)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"initial": self._initial}
+
+    def load_state_dict(self, state: dict[str, Any], ctx: TrainContext) -> None:
+        self._initial = [t.to(p.device) for t, p in zip(state["initial"], ctx.net.parameters())]

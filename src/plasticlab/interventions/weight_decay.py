@@ -1,0 +1,26 @@
+"""Decoupled weight decay (Loshchilov & Hutter 2019): θ ← θ − lr·λ·θ outside the Adam update.
+
+The trainers always use AdamW, so this only sets its ``weight_decay``; one of the two halves of
+the LayerNorm + weight decay combination of Lyle et al. 2024.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from plasticlab.interventions.base import Intervention
+from plasticlab.interventions.registry import register
+
+
+@register("weight_decay")
+@dataclass
+class WeightDecay(Intervention):
+    coef: float = 1e-4
+
+    def __post_init__(self) -> None:
+        if self.coef < 0:
+            raise ValueError(f"weight_decay: coef must be >= 0, got {self.coef}")
+
+    def optimizer_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {**kwargs, "weight_decay": self.coef}

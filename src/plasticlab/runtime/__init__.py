@@ -1,0 +1,1 @@
+"""Run-time services shared by every study: seeding, checkpoints, provenance, logging, I/O."""

@@ -1,0 +1,72 @@
+"""Provenance records: what produced a result file (config, seed, code version, packages, host)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import os
+import platform
+import socket
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import plasticlab
+
+PACKAGES = ("plasticlab", "torch", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "matplotlib", "snakemake", "dvc")
+
+
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+@lru_cache(maxsize=1)
+def git_state() -> dict[str, Any]:
+    """Commit and dirtiness of the source checkout this package runs from (None outside git)."""
+    root = Path(plasticlab.__file__).resolve().parents[2]
+    candidates = [Path.cwd(), root]
+    for where in candidates:
+        try:
+            commit = subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10, check=True
+            ).stdout.strip()
+            dirty = subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=where, capture_output=True, text=True, timeout=10, check=True,
+            ).stdout.strip()
+            return {"commit": commit, "dirty": bool(dirty)}
+        except (OSError, subprocess.SubprocessError):
+            continue
+    return {"commit": None, "dirty": None}
+
+
+def device_description(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def provenance(config: dict[str, Any] | None = None, seed: int | None = None, device: str = "cpu", **extra: Any) -> dict[str, Any]:
+    """A JSON-serialisable provenance record for one result file."""
+    record: dict[str, Any] = {
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "config": config,
+        "seed": seed,
+        "git": git_state(),
+        "packages": package_versions(),
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "device": device_description(device),
+        "pid": os.getpid(),
+    }
+    record.update(extra)
+    return record

@@ -1,0 +1,61 @@
+"""What a study is: train one run, aggregate runs into a tidy table, plot the paper's figure.
+
+Each study module subclasses :class:`Study` and registers an instance; the CLI and the Snakemake
+rules only ever talk to this interface, so adding a study touches no shared code beyond its own
+module, its ``workflow/rules/<study>.smk`` and its config/schema sections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run: study × variant × seed, with its fully resolved config."""
+
+    study: str
+    variant: str
+    seed: int
+    config: dict[str, Any]
+    out_dir: Path
+    device: str = "cpu"
+    threads: int = 1
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.out_dir / "checkpoints"
+
+
+class Study:
+    """Base class; subclasses set the class attributes and implement the three steps."""
+
+    name: ClassVar[str]
+    paper: ClassVar[str]
+    summary: ClassVar[str]
+    figures: ClassVar[tuple[str, ...]]  # file names that ``plot`` writes into the figure directory
+
+    def run_config(self, study_config: dict[str, Any], variant: str) -> dict[str, Any]:
+        """The part of the study config one run depends on (and nothing else, so changing a
+        plotting option does not retrain)."""
+        config = {k: v for k, v in study_config.items() if k not in ("enabled", "seeds", "variants", "plot")}
+        config["variant"] = variant
+        config["interventions"] = study_config["variants"][variant]
+        return config
+
+    def check(self, study_config: dict[str, Any]) -> None:
+        """Raise ValueError/KeyError naming what is wrong beyond what the JSON schema checks."""
+
+    def train(self, run: RunSpec) -> None:
+        raise NotImplementedError
+
+    def aggregate(self, metrics: pd.DataFrame, study_config: dict[str, Any]) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def plot(self, table: pd.DataFrame, out_dir: Path, provenance: dict[str, Any]) -> list[Path]:
+        raise NotImplementedError

@@ -1,0 +1,233 @@
+"""Train one network on a sequence of supervised tasks, with interventions, checkpoints and resume.
+
+Used by the warm-start study (task k = all data chunks seen so far) and by the nonstationary
+streams. Each task is trained for whole epochs until the training accuracy reaches a target or an
+epoch budget runs out (Ash & Adams train "to convergence"; the budget bounds a run that cannot
+converge). At every task end the evaluated network (``intervention.eval_net``, e.g. the Tortoise)
+is scored on the task's evaluation sets.
+
+Resumption is exact: a checkpoint (written atomically at epoch boundaries) holds the network,
+optimiser, intervention state, every RNG state including the mini-batch generator, the step count
+and the metric rows so far, so a killed run restarted from it produces the same metrics, row for
+row, as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from plasticlab.interventions import Intervention, TrainContext
+from plasticlab.runtime.checkpoint import load_latest_checkpoint, run_fingerprint, save_checkpoint, set_aside_stale_checkpoints
+from plasticlab.runtime.seeding import rng_state, set_rng_state
+from plasticlab.studies.base import RunSpec
+from plasticlab.supervised.augment import crop_and_flip
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Task:
+    """Training data of one task and the sets scored when it ends (name → (inputs, labels))."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    eval_sets: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """Optimisation settings; AdamW always, so weight decay (if any) is decoupled."""
+
+    batch_size: int = 64
+    max_epochs: int = 100
+    target_train_accuracy: float | None = 0.99
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    grad_clip: float | None = None
+    augment: bool = False
+    checkpoint_every_epochs: int = 5
+
+    @classmethod
+    def from_config(cls, protocol: dict[str, Any], optimizer: dict[str, Any]) -> "TrainerConfig":
+        keys = {"batch_size", "max_epochs", "target_train_accuracy", "augment", "checkpoint_every_epochs"}
+        kwargs = {k: v for k, v in protocol.items() if k in keys}
+        kwargs.update({k: (tuple(v) if k == "betas" else v) for k, v in optimizer.items()})
+        return cls(**kwargs)
+
+
+@torch.no_grad()
+def evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> dict[str, float]:
+    """Accuracy and mean cross-entropy of ``net`` on (x, y), in eval mode."""
+    was_training = net.training
+    net.eval()
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(x), batch_size):
+        logits = net(x[start : start + batch_size])
+        target = y[start : start + batch_size]
+        total_loss += F.cross_entropy(logits, target, reduction="sum").item()
+        correct += (logits.argmax(dim=1) == target).sum().item()
+    net.train(was_training)
+    n = max(len(x), 1)
+    return {"accuracy": correct / n, "loss": total_loss / n}
+
+
+class _Recorder:
+    """Collects long-format metric rows; rows are plain tuples so checkpoints stay small."""
+
+    columns = ["task", "epoch", "step", "phase", "metric", "value"]
+
+    def __init__(self, rows: list[tuple] | None = None):
+        self.rows: list[tuple] = rows or []
+
+    def add(self, task: int, epoch: int, step: int, phase: str, values: dict[str, float]) -> None:
+        for metric, value in values.items():
+            self.rows.append((task, epoch, step, phase, metric, float(value)))
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=self.columns)
+
+
+def train_on_tasks(
+    run: RunSpec,
+    tasks: list[Task],
+    make_net: Callable[[], nn.Module],
+    intervention: Intervention,
+    config: TrainerConfig,
+    crash_after_checkpoints: int | None = None,
+) -> pd.DataFrame:
+    """Train through ``tasks`` in order and return the long-format metrics of the run.
+
+    ``make_net`` builds the bare architecture from torch's global RNG; the intervention's
+    ``build`` is applied on top. ``crash_after_checkpoints`` kills the process (SIGKILL) right
+    after that many checkpoints were written in this process: the resume tests use it.
+    """
+    device = torch.device(run.device)
+
+    def fresh_net() -> nn.Module:
+        return intervention.build(make_net()).to(device)
+
+    net = fresh_net()
+    optimizer = torch.optim.AdamW(
+        net.parameters(),
+        **intervention.optimizer_kwargs({"lr": config.lr, "betas": config.betas, "eps": config.eps, "weight_decay": 0.0}),
+    )
+    ctx = TrainContext(net=net, optimizer=optimizer, fresh_net=fresh_net)
+    intervention.on_train_start(ctx)
+    batch_gen = torch.Generator().manual_seed(run.seed)
+    recorder = _Recorder()
+    start_task, start_epoch = 0, 0
+
+    fingerprint = run_fingerprint(run)
+    resumed = load_latest_checkpoint(run.checkpoint_dir)
+    if resumed is not None and resumed[1].get("fingerprint") != fingerprint:
+        stale = set_aside_stale_checkpoints(run.checkpoint_dir, resumed[1].get("fingerprint"))
+        log.warning("checkpoints in %s belong to a different run config; kept them in %s and started fresh",
+                    run.checkpoint_dir, stale)
+        resumed = None
+    if resumed is not None:
+        position, state = resumed
+        net.load_state_dict(state["net"])
+        optimizer.load_state_dict(state["optimizer"])
+        intervention.load_state_dict(state["intervention"], ctx)
+        set_rng_state(state["rng"])
+        batch_gen.set_state(state["batch_generator"])
+        recorder = _Recorder(state["rows"])
+        ctx.step, start_task, start_epoch = state["step"], state["task"], state["epoch"]
+        log.info("resuming from checkpoint at step %d (task %d, epoch %d)", position, start_task, start_epoch)
+
+    checkpoints_written = 0
+
+    def checkpoint(task: int, epoch: int) -> None:
+        nonlocal checkpoints_written
+        state = {
+            "net": net.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "intervention": intervention.state_dict(),
+            "rng": rng_state(),
+            "batch_generator": batch_gen.get_state(),
+            "rows": recorder.rows,
+            "step": ctx.step,
+            "task": task,
+            "epoch": epoch,
+            "fingerprint": fingerprint,
+        }
+        save_checkpoint(run.checkpoint_dir, ctx.step, state)
+        checkpoints_written += 1
+        if crash_after_checkpoints is not None and checkpoints_written >= crash_after_checkpoints:
+            import os
+            import signal
+
+            log.warning("fault injection: killing this process after %d checkpoints", checkpoints_written)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    progress = tqdm(total=len(tasks), initial=start_task, desc=f"{run.study}/{run.variant}/seed={run.seed}",
+                    unit="task", disable=None, mininterval=1.0)
+    for task_index in range(start_task, len(tasks)):
+        task = tasks[task_index]
+        ctx.task = task_index
+        first_epoch = start_epoch if task_index == start_task else 0
+        if first_epoch == 0:
+            intervention.on_task_start(ctx, task_index)
+        x_train, y_train = task.x.to(device), task.y.to(device)
+        n = len(x_train)
+        steps_per_epoch = math.ceil(n / config.batch_size)
+        for epoch in range(first_epoch, config.max_epochs):
+            net.train()
+            order = torch.randperm(n, generator=batch_gen).to(device)
+            loss_sum = 0.0
+            for batch_index in range(steps_per_epoch):
+                index = order[batch_index * config.batch_size : (batch_index + 1) * config.batch_size]
+                inputs = x_train[index]
+                if config.augment:
+                    inputs = crop_and_flip(inputs, batch_gen)
+                loss = F.cross_entropy(net(inputs), y_train[index])
+                extra = intervention.loss(ctx, inputs)
+                total = loss if extra is None else loss + extra
+                optimizer.zero_grad(set_to_none=True)
+                total.backward()
+                if config.grad_clip is not None:
+                    nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+                optimizer.step()
+                ctx.step += 1
+                intervention.after_step(ctx)
+                loss_sum += loss.item()
+            train_eval = evaluate(net, x_train, y_train)
+            recorder.add(task_index, epoch, ctx.step, "epoch",
+                         {"train_loss": loss_sum / steps_per_epoch, "train_accuracy": train_eval["accuracy"]})
+            converged = config.target_train_accuracy is not None and train_eval["accuracy"] >= config.target_train_accuracy
+            if converged or epoch + 1 == config.max_epochs:
+                _record_task_end(recorder, intervention.eval_net(ctx), task_index, epoch + 1, ctx.step, x_train, y_train, task)
+                checkpoint(task_index + 1, 0)
+                break
+            if (epoch + 1) % config.checkpoint_every_epochs == 0:
+                checkpoint(task_index, epoch + 1)
+        progress.update(1)
+        last = {m: v for (t, _, _, p, m, v) in recorder.rows if t == task_index and p == "task_end"}
+        log.info("task %d/%d done: %d epochs, train acc %.4f, %s", task_index + 1, len(tasks), last.get("epochs", 0),
+                 last.get("train_accuracy", float("nan")),
+                 ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k.endswith("accuracy") and k != "train_accuracy"))
+    progress.close()
+    return recorder.frame()
+
+
+def _record_task_end(recorder: _Recorder, eval_net: nn.Module, task_index: int, epochs: int, step: int,
+                     x_train: torch.Tensor, y_train: torch.Tensor, task: Task) -> None:
+    """Score the evaluated network on the task's training data and every evaluation set."""
+    values: dict[str, float] = {"epochs": epochs}
+    train_eval = evaluate(eval_net, x_train, y_train)
+    values["train_accuracy"], values["train_loss_eval"] = train_eval["accuracy"], train_eval["loss"]
+    device = x_train.device
+    for name, (x, y) in task.eval_sets.items():
+        scores = evaluate(eval_net, x.to(device), y.to(device))
+        values[f"{name}_accuracy"], values[f"{name}_loss"] = scores["accuracy"], scores["loss"]
+    recorder.add(task_index, epochs - 1, step, "task_end", values)

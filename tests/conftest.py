@@ -1,0 +1,43 @@
+"""Shared fixtures: a tiny warm-start config that trains in about a second per run."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def default_config() -> dict[str, Any]:
+    with open(REPO / "config" / "config.yaml") as handle:
+        return yaml.safe_load(handle)
+
+
+def tiny_warmstart_section() -> dict[str, Any]:
+    """Two chunks, a small MLP, two variants, two seeds: the whole grid trains in seconds."""
+    return {
+        "enabled": True,
+        "seeds": 2,
+        "dataset": "digits",
+        "model": {"name": "mlp", "hidden": [32]},
+        "optimizer": {"lr": 5e-3},
+        "protocol": {"chunks": 3, "batch_size": 64, "max_epochs": 6, "target_train_accuracy": 0.99,
+                     "checkpoint_every_epochs": 2},
+        "variants": {"warm": "none", "fresh": [{"name": "reset", "layers": "all"}]},
+    }
+
+
+@pytest.fixture
+def tiny_config() -> dict[str, Any]:
+    return {"data_dir": "data", "device": "cpu", "threads_per_run": 1,
+            "studies": {"warmstart": copy.deepcopy(tiny_warmstart_section())}}

@@ -1,0 +1,56 @@
+"""Config checks: the shipped configs are valid; bad ones fail naming the problem."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from plasticlab import config as cfg
+
+
+def test_shipped_configs_are_valid(repo_root):
+    default = cfg.load_config(repo_root / "config/config.yaml")
+    paper = cfg.load_config(repo_root / "config/config.yaml", repo_root / "config/paper.yaml")
+    assert cfg.enabled_studies(default) == ["warmstart"]
+    assert paper["studies"]["warmstart"]["dataset"] == "cifar10"
+    assert paper["studies"]["warmstart"]["variants"].keys() == default["studies"]["warmstart"]["variants"].keys()
+
+
+def test_default_warmstart_grid_meets_the_issue(default_config):
+    section = default_config["studies"]["warmstart"]
+    assert section["seeds"] >= 5 and section["dataset"] == "digits"
+    assert {"warm", "fresh", "shrink_perturb", "reset", "hare_tortoise", "layernorm", "weight_decay"} <= set(section["variants"])
+
+
+@pytest.mark.parametrize(
+    "path, value, expected",
+    [
+        (("studies", "warmstart", "protocol", "chunkz"), 3, "chunkz"),
+        (("studies", "warmstart", "seeds"), 2.5, "seeds"),
+        (("device",), "tpu", "device"),
+        (("studies", "warmstart", "variants", "x"), "shrink_perturb+teleport", "teleport"),
+        (("studies", "warmstart", "variants", "x"), [{"name": "shrink_perturb", "shrink": 2.0}], "shrink"),
+    ],
+)
+def test_bad_values_name_the_key(tiny_config, path, value, expected):
+    config = copy.deepcopy(tiny_config)
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(cfg.ConfigError, match=expected):
+        cfg.check_config(config)
+
+
+def test_run_config_holds_only_what_the_run_depends_on(tiny_config):
+    run = cfg.run_config(tiny_config, "warmstart", "fresh")
+    assert run["interventions"] == [{"name": "reset", "layers": "all"}]
+    assert "seeds" not in run and "variants" not in run and run["variant"] == "fresh"
+    with pytest.raises(cfg.ConfigError, match="no variant 'nope'"):
+        cfg.run_config(tiny_config, "warmstart", "nope")
+
+
+def test_deep_merge_overrides_leaves_and_keeps_siblings():
+    merged = cfg.deep_merge({"a": {"b": 1, "c": 2}, "d": [1]}, {"a": {"b": 5}, "d": [2]})
+    assert merged == {"a": {"b": 5, "c": 2}, "d": [2]}

@@ -1,0 +1,64 @@
+"""A throw-away copy of the workflow with a tiny config, run through the real Snakemake CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO, tiny_warmstart_section
+
+
+def snakemake_env() -> dict[str, str]:
+    """The venv's bin first on PATH, so rules find the `plasticlab` command."""
+    return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+
+def run_snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, capture_output=True, text=True,
+                          env=env or snakemake_env(), timeout=timeout)
+
+
+def make_project(destination: Path, config: dict) -> Path:
+    """Copy what a user's clone has (Snakefile, workflow, dvc files) and write ``config``."""
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "Snakefile", destination / "Snakefile")
+    shutil.copytree(REPO / "workflow", destination / "workflow", symlinks=False, dirs_exist_ok=True)
+    (destination / "config").mkdir(exist_ok=True)
+    (destination / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    shutil.copy(REPO / "environment.yml", destination / "environment.yml")
+    return destination
+
+
+@pytest.fixture(scope="session")
+def tiny_project_config() -> dict:
+    return {"data_dir": "data", "device": "cpu", "threads_per_run": 1, "studies": {"warmstart": tiny_warmstart_section()}}
+
+
+@pytest.fixture(scope="session")
+def finished_project(tmp_path_factory, tiny_project_config) -> Path:
+    """The tiny workflow run to completion once, shared by the tests that only read it."""
+    project = make_project(tmp_path_factory.mktemp("project"), tiny_project_config)
+    result = run_snakemake(project, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return project
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Rule → job count from the "Job stats" table of a Snakemake (dry) run."""
+    counts: dict[str, int] = {}
+    in_table = False
+    for line in output.splitlines():
+        words = line.split()
+        if line.startswith("Job stats"):
+            in_table = True
+        elif in_table and len(words) == 2 and words[1].isdigit():
+            if words[0] == "total":
+                break
+            counts[words[0]] = int(words[1])
+    return counts
