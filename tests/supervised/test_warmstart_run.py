@@ -9,7 +9,7 @@ from plasticlab import config as cfg
 from plasticlab import studies
 from plasticlab.data import load_dataset
 from plasticlab.studies.base import RunSpec
-from plasticlab.studies.warmstart import build_tasks, noisy_chunks
+from plasticlab.studies.warmstart import build_tasks, noise_rates
 
 
 def _run(tmp_path, tiny_config, variant: str, seed: int, name: str) -> pd.DataFrame:
@@ -34,17 +34,24 @@ def test_each_chunk_is_scored_once_on_the_test_set(tmp_path, tiny_config):
     assert ends["value"][ends["metric"] == "test_accuracy"].between(0.5, 1.0).all()
 
 
-def test_chunks_partition_the_training_set_and_grow():
+def test_phases_grow_by_one_chunk_and_cover_the_training_set():
     data = load_dataset("digits")
-    pieces = noisy_chunks(data, 4, 0.0, 0.0, seed=3)
-    indices = np.concatenate([p[0] for p in pieces])
-    assert sorted(indices) == list(range(len(data.y_train)))
     tasks = build_tasks(data, {"chunks": 4}, seed=3)
-    assert [len(t.y) for t in tasks] == list(np.cumsum([len(p[0]) for p in pieces]))
+    sizes = [len(t.y) for t in tasks]
+    assert sizes[-1] == len(data.y_train) and all(b - a in (336, 337) for a, b in zip([0] + sizes, sizes))
+    last = tasks[-1].x.numpy()
+    assert len(np.unique(last, axis=0)) == len(np.unique(data.x_train, axis=0))  # every sample, once
 
 
-def test_label_noise_rate_falls_linearly():
+def test_label_noise_falls_per_phase_is_nested_and_ends_clean():
     data = load_dataset("digits")
-    pieces = noisy_chunks(data, 3, 0.6, 0.0, seed=0)
-    rates = [float(np.mean(labels != data.y_train[index])) for index, labels in pieces]
-    assert abs(rates[0] - 0.6) < 0.08 and abs(rates[1] - 0.3) < 0.08 and rates[2] == 0.0
+    tasks = build_tasks(data, {"chunks": 3, "label_noise": {"start": 0.6, "end": 0.0}}, seed=0)
+    noisy = [(t.y != t.eval_sets["train_clean"][1]).numpy() for t in tasks]
+    rates = [float(m.mean()) for m in noisy]
+    assert abs(rates[0] - 0.6) < 0.08 and abs(rates[1] - 0.3) < 0.06 and rates[2] == 0.0
+    # a sample noisy in phase 1 was noisy in phase 0 too, with the same wrong label
+    first = len(tasks[0].y)
+    assert not np.any(noisy[1][:first] & ~noisy[0])
+    both = noisy[1][:first] & noisy[0]
+    assert np.array_equal(tasks[1].y[:first][both], tasks[0].y[both])
+    assert noise_rates(5, 0.5, 0.0) == [0.5, 0.375, 0.25, 0.125, 0.0]

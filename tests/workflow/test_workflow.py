@@ -63,7 +63,7 @@ def test_tiny_run_produces_table_figures_and_provenance(finished_project):
     assert ((test_acc["ci_low"] <= test_acc["mean"]) & (test_acc["mean"] <= test_acc["ci_high"])).all()
     gap = table[table["metric"] == "test_accuracy_minus_warm"]
     assert set(gap["variant"]) == {"fresh"}
-    for name in ("test_accuracy.png", "final_test_accuracy.png", "warmstart_gap.png"):
+    for name in ("test_accuracy.png", "train_accuracy.png", "final_test_accuracy.png", "warmstart_gap.png"):
         assert (finished_project / "results/figures/warmstart" / name).stat().st_size > 10_000
     run = json.loads((finished_project / "results/runs/warmstart/warm/seed=1/run.json").read_text())
     assert run["seed"] == 1 and run["variant"] == "warm" and run["config"]["interventions"] == "none"

@@ -30,6 +30,7 @@ STYLE = {
     "font.size": 11,
     "axes.titlesize": 12,
     "legend.frameon": False,
+    "axes.axisbelow": True,
     "figure.dpi": 120,
     "savefig.dpi": 150,
 }

@@ -29,34 +29,36 @@ from plasticlab.studies.base import RunSpec, Study
 from plasticlab.supervised import Task, TrainerConfig, train_on_tasks
 
 
-def noisy_chunks(data: Dataset, chunks: int, noise_start: float, noise_end: float, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Split the training set into ``chunks`` random pieces; in piece k a fraction r_k of labels
-    is replaced by a different, uniformly drawn class (r_k linear from start to end)."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(data.y_train))
-    pieces = []
-    for k, index in enumerate(np.array_split(order, chunks)):
-        rate = noise_start + (noise_end - noise_start) * (k / (chunks - 1) if chunks > 1 else 0.0)
-        labels = data.y_train[index].copy()
-        flip = rng.random(len(index)) < rate
-        offsets = rng.integers(1, data.n_classes, size=int(flip.sum()))
-        labels[flip] = (labels[flip] + offsets) % data.n_classes
-        pieces.append((index, labels))
-    return pieces
+def noise_rates(chunks: int, start: float, end: float) -> list[float]:
+    """Label-noise rate of each phase, linear from ``start`` (first) to ``end`` (last)."""
+    if chunks == 1:
+        return [end]
+    return [start + (end - start) * k / (chunks - 1) for k in range(chunks)]
 
 
 def build_tasks(data: Dataset, protocol: dict[str, Any], seed: int) -> list[Task]:
-    """Task k trains on chunks 0..k (with their fixed noisy labels) and is scored on the test set."""
-    noise = protocol.get("label_noise", {}) or {}
-    pieces = noisy_chunks(data, protocol["chunks"], noise.get("start", 0.0), noise.get("end", 0.0), seed)
-    x_all = torch.from_numpy(data.x_train)
+    """Phase k trains on chunks 0..k and is scored on the test set (and on clean train labels).
+
+    Label noise belongs to a phase, not to a chunk (Hare & Tortoise's continual protocol): in
+    phase k a sample's label is replaced by a fixed wrong class iff its fixed uniform draw is
+    below the phase's rate, so noisy sets shrink monotonically and the last phase (rate 0 by
+    default) is clean for every network. A warm network has to unlearn what it memorised.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(data.y_train)
+    pieces = np.array_split(rng.permutation(n), protocol["chunks"])
+    draws = rng.random(n)
+    wrong = (data.y_train + rng.integers(1, data.n_classes, size=n)) % data.n_classes
+    noise = protocol.get("label_noise") or {}
+    rates = noise_rates(protocol["chunks"], noise.get("start", 0.0), noise.get("end", 0.0))
+    x_all, y_clean = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     test = (torch.from_numpy(data.x_test), torch.from_numpy(data.y_test))
     tasks = []
-    for k in range(len(pieces)):
-        index = np.concatenate([p[0] for p in pieces[: k + 1]])
-        labels = np.concatenate([p[1] for p in pieces[: k + 1]])
-        clean = (x_all[index], torch.from_numpy(data.y_train[index]))
-        tasks.append(Task(x=x_all[index], y=torch.from_numpy(labels), eval_sets={"test": test, "train_clean": clean}))
+    for k, rate in enumerate(rates):
+        index = np.concatenate(pieces[: k + 1])
+        labels = np.where(draws[index] < rate, wrong[index], data.y_train[index])
+        tasks.append(Task(x=x_all[index], y=torch.from_numpy(labels),
+                          eval_sets={"test": test, "train_clean": (x_all[index], y_clean[index])}))
     return tasks
 
 
@@ -65,7 +67,7 @@ class WarmStart(Study):
     name = "warmstart"
     paper = "Ash & Adams 2020, 'On warm-starting neural network training'; Lee et al. 2024, 'Slow and Steady Wins the Race: Maintaining Plasticity with Hare and Tortoise Networks' (ICML)"
     summary = "data arrives in chunks; warm vs fresh vs interventions; test accuracy vs chunks seen"
-    figures = ("test_accuracy.png", "final_test_accuracy.png", "warmstart_gap.png")
+    figures = ("test_accuracy.png", "train_accuracy.png", "final_test_accuracy.png", "warmstart_gap.png")
 
     def check(self, study_config: dict[str, Any]) -> None:
         nets.check_spec(study_config["model"])
@@ -103,6 +105,10 @@ class WarmStart(Study):
             line_with_bands(table, "test_accuracy", out_dir / "test_accuracy.png", xlabel="chunks of training data seen",
                             ylabel="test accuracy", title="Warm-starting: test accuracy (95% bootstrap CI)",
                             variants=variants, provenance=provenance),
+            line_with_bands(table, "train_accuracy", out_dir / "train_accuracy.png", xlabel="chunks of training data seen",
+                            ylabel="training accuracy (labels of that phase)",
+                            title="Fit to the data seen so far (evaluated network)", variants=variants,
+                            provenance=provenance),
             bars_at_x(table, "test_accuracy", out_dir / "final_test_accuracy.png", ylabel="final test accuracy",
                       title="After the last chunk", variants=variants, provenance=provenance),
             line_with_bands(table, "test_accuracy_minus_warm", out_dir / "warmstart_gap.png",

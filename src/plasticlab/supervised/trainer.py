@@ -1,8 +1,8 @@
 """Train one network on a sequence of supervised tasks, with interventions, checkpoints and resume.
 
 Used by the warm-start study (task k = all data chunks seen so far) and by the nonstationary
-streams. Each task is trained for whole epochs until the training accuracy reaches a target or an
-epoch budget runs out (Ash & Adams train "to convergence"; the budget bounds a run that cannot
+streams. Each task is trained for whole epochs until the evaluated network's training accuracy
+reaches a target or an epoch budget runs out (Ash & Adams train "to convergence"; the budget bounds a run that cannot
 converge). At every task end the evaluated network (``intervention.eval_net``, e.g. the Tortoise)
 is scored on the task's evaluation sets.
 
@@ -201,7 +201,9 @@ def train_on_tasks(
                 ctx.step += 1
                 intervention.after_step(ctx)
                 loss_sum += loss.item()
-            train_eval = evaluate(net, x_train, y_train)
+            # "Fits the data" is judged on the evaluated network (the Tortoise for Hare & Tortoise),
+            # so every variant is compared at the same training accuracy.
+            train_eval = evaluate(intervention.eval_net(ctx), x_train, y_train)
             recorder.add(task_index, epoch, ctx.step, "epoch",
                          {"train_loss": loss_sum / steps_per_epoch, "train_accuracy": train_eval["accuracy"]})
             converged = config.target_train_accuracy is not None and train_eval["accuracy"] >= config.target_train_accuracy
