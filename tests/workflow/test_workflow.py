@@ -16,8 +16,9 @@ from tests.workflow.conftest import make_project, planned_jobs, run_snakemake, s
 pytestmark = pytest.mark.slow
 
 
-def test_default_config_dry_run_plans_every_run():
-    result = run_snakemake(REPO, "-n", "--cores", "1", "--forceall")
+@pytest.mark.parametrize("extra", [[], ["--configfile", "config/paper.yaml"]], ids=["default", "paper"])
+def test_dry_run_plans_every_run(extra):
+    result = run_snakemake(REPO, "-n", "--cores", "1", "--forceall", *extra)
     assert result.returncode == 0, result.stderr[-3000:]
     planned = planned_jobs(result.stdout + result.stderr)
     assert planned["train_warmstart"] == 7 * 5  # 7 variants × 5 seeds in the default config

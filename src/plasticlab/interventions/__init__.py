@@ -8,7 +8,19 @@ from importlib import import_module
 from plasticlab.interventions.base import Composite, Intervention, TrainContext
 from plasticlab.interventions.registry import available, build, get, normalise_spec, register, validate
 
-_MODULES = ["reset", "shrink_perturb", "hare_tortoise", "layernorm", "weight_decay"]
+_MODULES = [
+    "reset",
+    "shrink_perturb",
+    "hare_tortoise",
+    "layernorm",
+    "weight_decay",
+    "l2",
+    "l2_init",
+    "redo",
+    "crelu",
+    "infer",
+    "plasticity_injection",
+]
 
 for _module in _MODULES:
     import_module(f"plasticlab.interventions.{_module}")
