@@ -49,20 +49,25 @@ def test_recycles_exactly_the_dormant_units():
     fresh = make_mlp(INPUT, HIDDEN, CLASSES)
 
     assert count == len(dormant[0]) + len(dormant[1])
+
+    def upstream_zeroed(rows: torch.Tensor, incoming: int) -> torch.Tensor:
+        """Columns of the first layer's recycled units are zeroed after all in-weight resets."""
+        rows = rows.clone()
+        if incoming == 3:
+            rows[:, dormant[0]] = 0.0
+        return rows
+
     for (incoming, outgoing), units in zip(((1, 3), (3, 5)), dormant):
         keep = [i for i in range(HIDDEN[0]) if i not in units]
         w_in, w_out = ctx.net[incoming].weight, ctx.net[outgoing].weight
-        expected_rows = fresh[incoming].weight[units].clone()
-        if incoming == 3:  # columns of the first layer's recycled units are zeroed after the resets
-            expected_rows[:, dormant[0]] = 0.0
-        assert torch.equal(w_in[units], expected_rows)
+        assert torch.equal(w_in[units], upstream_zeroed(fresh[incoming].weight[units], incoming))
         assert torch.equal(ctx.net[incoming].bias[units], fresh[incoming].bias[units])
-        assert torch.equal(w_in[keep], before[f"{incoming}.weight"][keep])
+        assert torch.equal(w_in[keep], upstream_zeroed(before[f"{incoming}.weight"][keep], incoming))
         assert torch.all(w_out[:, units] == 0)
         adam_in, adam_out = ctx.optimizer.state[w_in], ctx.optimizer.state[w_out]
         assert torch.all(adam_in["exp_avg"][units] == 0) and torch.all(adam_in["exp_avg_sq"][units] == 0)
         assert torch.all(adam_out["exp_avg_sq"][:, units] == 0)
-        assert torch.equal(adam_in["exp_avg_sq"][keep], adam_before[id(w_in)]["exp_avg_sq"][keep])
+        assert torch.equal(adam_in["exp_avg_sq"][keep], upstream_zeroed(adam_before[id(w_in)]["exp_avg_sq"][keep], incoming))
     head_keep = [i for i in range(HIDDEN[1]) if i not in dormant[1]]
     assert torch.equal(ctx.net[5].weight[:, head_keep], before["5.weight"][:, head_keep])
 
