@@ -14,6 +14,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/warmstart.smk"
+include: "workflow/rules/disentangle.smk"
 
 
 rule all:

@@ -82,6 +82,10 @@ def enabled_studies(config: dict[str, Any]) -> list[str]:
     return [name for name, section in config.get("studies", {}).items() if section.get("enabled", True)]
 
 
+def variants(config: dict[str, Any], study: str) -> list[str]:
+    return studies.get(study).variants(config["studies"][study])
+
+
 def seeds(config: dict[str, Any], study: str) -> list[int]:
     return list(range(int(config["studies"][study]["seeds"])))
 
@@ -89,10 +93,9 @@ def seeds(config: dict[str, Any], study: str) -> list[int]:
 def run_config(config: dict[str, Any], study: str, variant: str) -> dict[str, Any]:
     """Everything one run of ``study``/``variant`` depends on, and nothing more."""
     section = config["studies"][study]
-    if variant not in section["variants"]:
-        raise ConfigError(
-            f"study {study!r} has no variant {variant!r}; variants: {', '.join(section['variants'])}"
-        )
+    known = studies.get(study).variants(section)
+    if variant not in known:
+        raise ConfigError(f"study {study!r} has no variant {variant!r}; variants: {', '.join(known)}")
     resolved = studies.get(study).run_config(section, variant)
     resolved["data_dir"] = config.get("data_dir", "data")
     return resolved

@@ -93,14 +93,24 @@ def test_cifar100_fine_labels(tmp_path):
     np.testing.assert_array_equal(data.y_test, written["test"][b"fine_labels"])
 
 
-def test_digits_fixed_stratified_split():
+def test_digits_fixed_stratified_split_of_the_embedded_data():
+    from sklearn.datasets import load_digits
+
     first, second = load_dataset("digits"), load_dataset("digits")
-    assert first.x_train.shape == (1347, 64) and first.x_test.shape == (450, 64)
+    reference = load_digits()
+    assert len(first.y_train) + len(first.y_test) == 1797 and first.x_train.shape[1] == 64
     np.testing.assert_array_equal(first.x_test, second.x_test)
+    # the same images and labels as scikit-learn's loader, scaled into [0, 1]
+    all_x = np.concatenate([first.x_train, first.x_test])
+    all_y = np.concatenate([first.y_train, first.y_test])
+    order = np.lexsort(all_x.T[::-1])
+    ref_order = np.lexsort((reference.data / 16.0).astype(np.float32).T[::-1])
+    np.testing.assert_array_equal(all_x[order], (reference.data / 16.0).astype(np.float32)[ref_order])
     assert 0.0 <= first.x_train.min() and first.x_train.max() <= 1.0
-    total = np.bincount(np.concatenate([first.y_train, first.y_test]), minlength=10)
+    total = np.bincount(all_y, minlength=10)
     in_test = np.bincount(first.y_test, minlength=10)
-    assert np.all(np.abs(in_test - 0.25 * total) <= 1)
+    assert np.all(np.abs(in_test - 0.25 * total) <= 0.5)
+    assert np.array_equal(np.bincount(all_y, minlength=10), np.bincount(reference.target, minlength=10))
 
 
 def test_unknown_dataset_lists_the_available_ones():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 from plasticlab.interventions import Intervention, TrainContext
@@ -10,11 +12,17 @@ from plasticlab.nets import make_mlp
 INPUT, HIDDEN, CLASSES = (6,), [8, 8], 3
 
 
-def make_context(intervention: Intervention, seed: int = 0, lr: float = 1e-2) -> TrainContext:
+def tiny_mlp() -> torch.nn.Module:
+    return make_mlp(INPUT, HIDDEN, CLASSES)
+
+
+def make_context(intervention: Intervention, seed: int = 0, lr: float = 1e-2,
+                 make_net: Callable[[], torch.nn.Module] = tiny_mlp) -> TrainContext:
+    """What a trainer sets up: built net, AdamW with the intervention's kwargs, on_train_start."""
     torch.manual_seed(seed)
 
     def fresh() -> torch.nn.Module:
-        return intervention.build(make_mlp(INPUT, HIDDEN, CLASSES))
+        return intervention.build(make_net())
 
     net = fresh()
     optimizer = torch.optim.AdamW(net.parameters(), **intervention.optimizer_kwargs({"lr": lr, "weight_decay": 0.0}))
@@ -38,3 +46,9 @@ def sgd_step(ctx: TrainContext, intervention: Intervention, seed: int) -> None:
 
 def snapshot(net: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+def bn_mlp() -> torch.nn.Module:
+    """A tiny net with BatchNorm: floating running statistics and an integer step counter."""
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(INPUT[0], 8), torch.nn.BatchNorm1d(8),
+                               torch.nn.ReLU(), torch.nn.Linear(8, CLASSES))

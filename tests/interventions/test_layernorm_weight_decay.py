@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import pytest
 import torch
 from torch import nn
 
 from plasticlab import interventions
 from plasticlab.interventions import Composite
+from plasticlab.interventions.crelu import CReLU
 from plasticlab.nets import make_mlp
 
 
 def test_layernorm_normalises_every_hidden_preactivation_and_spares_the_head():
-    net = interventions.build("layernorm").build(make_mlp((5,), [16, 12, 7], 3))
+    plain = make_mlp((5,), [16, 12, 7], 3)
+    head, head_weight = plain[-1], plain[-1].weight.detach().clone()
+    net = interventions.build("layernorm").build(plain)
     norms = [m for m in net if isinstance(m, nn.LayerNorm)]
     assert [n.normalized_shape for n in norms] == [(16,), (12,), (7,)]
-    assert isinstance(net[-1], nn.Linear) and not isinstance(net[-2], nn.LayerNorm)
+    assert [type(m) for m in net] == [nn.Flatten] + [nn.Linear, nn.LayerNorm, nn.ReLU] * 3 + [nn.Linear]
+    assert net[-1] is head and torch.equal(head.weight, head_weight)
     captured = []
     for norm in norms:
         norm.register_forward_hook(lambda module, args, out: captured.append(out.detach()))
@@ -23,6 +29,24 @@ def test_layernorm_normalises_every_hidden_preactivation_and_spares_the_head():
     for out in captured:
         torch.testing.assert_close(out.mean(dim=1), torch.zeros(32), atol=1e-5, rtol=0)
         torch.testing.assert_close(out.var(dim=1, unbiased=False), torch.ones(32), atol=1e-3, rtol=0)
+
+
+def test_layernorm_without_affine_is_idempotent_and_keeps_layer_names():
+    ln = interventions.build([{"name": "layernorm", "elementwise_affine": False}])
+    net = ln.build(make_mlp((4,), [6, 5], 2))
+    assert sum(p.numel() for p in net.parameters()) == (4 * 6 + 6) + (6 * 5 + 5) + (5 * 2 + 2)
+    assert sum(isinstance(m, nn.LayerNorm) for m in ln.build(net).modules()) == 2  # no second insertion
+    named = nn.Sequential(OrderedDict(fc=nn.Linear(3, 4), act=nn.Tanh(), inner=nn.Sequential(nn.Linear(4, 4), nn.GELU()),
+                                      out=nn.Linear(4, 2)))
+    ln.build(named)
+    assert list(named._modules) == ["fc", "fc_norm", "act", "inner", "out"]
+    assert [type(m) for m in named.inner] == [nn.Linear, nn.LayerNorm, nn.GELU]
+
+
+def test_layernorm_after_crelu_normalises_before_the_crelu():
+    net = interventions.build("crelu+layernorm").build(make_mlp((4,), [6], 3))
+    assert [type(m) for m in net] == [nn.Flatten, nn.Linear, nn.LayerNorm, CReLU, nn.Linear]
+    assert net(torch.randn(2, 4)).shape == (2, 3)
 
 
 def test_layernorm_on_convolutions_uses_one_group():

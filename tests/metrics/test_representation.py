@@ -52,6 +52,8 @@ def test_dormant_and_saturated_units_on_hand_built_activations():
     assert dormant_fraction(activations, tau=0.1) == 0.5
     assert saturated_fraction(torch.tensor([[0.0, 1.0], [0.0, 0.0]]), kind="relu") == 0.5
     assert saturated_fraction(torch.tensor([[0.995, -0.999], [-0.999, 0.5]]), kind="tanh") == 0.5
+    assert saturated_fraction(torch.tensor([[-0.5, 1.0], [-0.1, -0.2]]), low=-0.05) == 0.5
+    assert dormant_fraction({"a": activations, "b": torch.zeros(3, 2)}, tau=0.1) == {"a": 0.5, "b": 1.0}
     with pytest.raises(KeyError, match="swish"):
         saturated_fraction(activations, kind="swish")
 
@@ -65,7 +67,38 @@ def test_norms_and_preactivations_against_manual_computation():
     assert gradient_norm(net) == pytest.approx(float(torch.cat([p.grad.flatten() for p in net.parameters()]).norm()), rel=1e-6)
     stats = preactivation_stats(net, x)
     hidden = net[0](x)
+    hidden = hidden.detach()
     assert stats["0"] == pytest.approx((float(hidden.mean()), float(hidden.std())), rel=1e-6)
+    out = net[2](torch.relu(hidden)).detach()
+    assert stats["2"] == pytest.approx((float(out.mean()), float(out.std())), rel=1e-6)
+    assert set(stats) == {"0", "2"}
     features = penultimate_features(net, x)
     torch.testing.assert_close(features, torch.relu(hidden).detach())
     assert feature_norm(features) == pytest.approx(float(features.norm(dim=1).mean()), rel=1e-6)
+
+
+def test_conv_activations_count_channels_as_units():
+    a = torch.ones(2, 3, 4, 4)
+    a[:, 1] = 0.0  # channel 1 silent everywhere
+    a[0, 2, 0, 0] = -1.0  # channel 2 negative at one place only: not dead
+    a[:, 2, 1:, :] = 0.0
+    a[1, 2] = 0.0
+    assert dormant_fraction(a) == pytest.approx(1 / 3)
+    assert saturated_fraction(a, kind="relu") == pytest.approx(1 / 3)
+
+
+def test_zero_features_have_rank_zero():
+    zero = torch.zeros(5, 3)
+    assert (srank(zero), effective_rank(zero), stable_rank(zero)) == (0, 0.0, 0.0)
+
+
+def test_penultimate_features_restore_train_mode_and_see_eval_dropout():
+    torch.manual_seed(1)
+    net = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Dropout(0.5), nn.Linear(5, 3), nn.ReLU(), nn.Linear(3, 1))
+    net.train()
+    x = torch.randn(7, 4)
+    features = penultimate_features(net, x)
+    with torch.no_grad():
+        manual = torch.relu(net[3](torch.tanh(net[0](x))))  # dropout is the identity in eval mode
+    torch.testing.assert_close(features, manual)
+    assert all(m.training for m in net.modules())

@@ -16,13 +16,18 @@ from tests.workflow.conftest import make_project, planned_jobs, run_snakemake, s
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("extra", [[], ["--configfile", "config/paper.yaml"]], ids=["default", "paper"])
-def test_dry_run_plans_every_run(extra):
+@pytest.mark.parametrize(
+    "extra, disentangle_runs",
+    [([], 2 * 8 * 5), (["--configfile", "config/paper.yaml"], 5 * 8 * 5)],
+    ids=["default", "paper"],
+)
+def test_dry_run_plans_every_run(extra, disentangle_runs):
     result = run_snakemake(REPO, "-n", "--cores", "1", "--forceall", *extra)
     assert result.returncode == 0, result.stderr[-3000:]
     planned = planned_jobs(result.stdout + result.stderr)
-    assert planned["train_warmstart"] == 7 * 5  # 7 variants × 5 seeds in the default config
-    assert planned["aggregate"] == 1 and planned["plot_warmstart"] == 1
+    assert planned["train_warmstart"] == 7 * 5  # 7 variants × 5 seeds
+    assert planned["train_disentangle"] == disentangle_runs  # streams × 8 interventions × 5 seeds
+    assert planned["aggregate"] == 2 and planned["plot_warmstart"] == 1 and planned["plot_disentangle"] == 1
 
 
 def test_lint_is_clean():

@@ -14,7 +14,7 @@ plasticlab_config.check_config(config, validate_schema=False)
 
 wildcard_constraints:
     seed=r"\d+",
-    variant=r"[A-Za-z0-9_+-]+",
+    variant=r"[A-Za-z0-9_+.-]+",
     study="|".join(plasticlab_studies.available()),
 
 
@@ -24,10 +24,9 @@ def study_enabled(study):
 
 def run_metrics(study):
     """metrics.parquet of every variant × seed of a study."""
-    section = config["studies"][study]
     return [
         f"results/runs/{study}/{variant}/seed={seed}/metrics.parquet"
-        for variant in section["variants"]
+        for variant in plasticlab_config.variants(config, study)
         for seed in plasticlab_config.seeds(config, study)
     ]
 

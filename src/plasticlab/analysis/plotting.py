@@ -106,3 +106,55 @@ def bars_at_x(table: pd.DataFrame, metric: str, path: str | os.PathLike, *, x: f
         ax.set_ylim(max(low - 4 * margin, 0.0) if low >= 0 else low - 4 * margin, high + margin)
         ax.set_title(title or f"at x = {x:g}")
         return save_figure(fig, path, provenance)
+
+
+def line_panels(table: pd.DataFrame, metric: str, path: str | os.PathLike, *, panel: str, series: str, xlabel: str,
+                ylabel: str, title: str | None = None, series_order: Sequence[str] | None = None,
+                panel_order: Sequence[str] | None = None, provenance: dict[str, Any] | None = None) -> Path:
+    """One panel per value of ``panel`` (e.g. stream), one banded line per ``series`` value."""
+    rows = table[table["metric"] == metric]
+    panels = [p for p in (panel_order or sorted(set(rows[panel])))] if len(rows) else []
+    order = list(series_order) if series_order is not None else sorted(set(rows[series]))
+    palette = colours(order)
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(4.2 * max(len(panels), 1) + 1.5, 3.6), squeeze=False)
+        for ax, name in zip(axes[0], panels):
+            for item in order:
+                line = rows[(rows[panel] == name) & (rows[series] == item)].sort_values("x")
+                if line.empty:
+                    continue
+                ax.plot(line["x"], line["mean"], marker="o", markersize=2.5, label=item, color=palette[item])
+                ax.fill_between(line["x"], line["ci_low"], line["ci_high"], alpha=0.18, color=palette[item], linewidth=0)
+            ax.set_title(name)
+            ax.set_xlabel(xlabel)
+        axes[0][0].set_ylabel(ylabel)
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+        return save_figure(fig, path, provenance)
+
+
+def grouped_bars(table: pd.DataFrame, metric: str, path: str | os.PathLike, *, group: str, series: str, ylabel: str,
+                 title: str | None = None, series_order: Sequence[str] | None = None,
+                 group_order: Sequence[str] | None = None, provenance: dict[str, Any] | None = None) -> Path:
+    """Bars with CI error bars: one cluster per ``group`` value, one bar per ``series`` value."""
+    rows = table[table["metric"] == metric]
+    groups = list(group_order or sorted(set(rows[group])))
+    order = list(series_order) if series_order is not None else sorted(set(rows[series]))
+    palette = colours(order)
+    width = 0.8 / max(len(order), 1)
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(1.4 * len(order) * len(groups) * width + 3.5, 4.0))
+        for i, item in enumerate(order):
+            bars = rows[rows[series] == item].set_index(group).reindex(groups)
+            positions = [g + (i - (len(order) - 1) / 2) * width for g in range(len(groups))]
+            errors = [bars["mean"] - bars["ci_low"], bars["ci_high"] - bars["mean"]]
+            ax.bar(positions, bars["mean"], width=width, yerr=errors, capsize=2, label=item, color=palette[item])
+        ax.set_xticks(range(len(groups)), groups)
+        ax.set_ylabel(ylabel)
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+        if title:
+            ax.set_title(title)
+        return save_figure(fig, path, provenance)

@@ -24,33 +24,44 @@ from plasticlab.interventions.registry import register
 @register("hare_tortoise")
 @dataclass
 class HareTortoise(Intervention):
+    """Tortoise ← ema·Tortoise + (1 − ema)·Hare after every step; Hare ← Tortoise every
+    ``reset_every_steps`` steps (and at task starts after the first if ``reset_at_task_start``),
+    optionally dropping the Hare's optimiser state."""
+
     ema: float = 0.999
     reset_every_steps: int = 1000
     reset_at_task_start: bool = False
     reset_optimizer: bool = False
-    tortoise: nn.Module | None = field(default=None, init=False, repr=False)
+    tortoise: nn.Module | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.ema < 1.0:
+        if not 0.0 <= self.ema < 1.0:  # also rejects NaN
             raise ValueError(f"hare_tortoise: ema must be in [0, 1), got {self.ema}")
         if self.reset_every_steps < 1:
             raise ValueError(f"hare_tortoise: reset_every_steps must be positive, got {self.reset_every_steps}")
 
     def on_train_start(self, ctx: TrainContext) -> None:
+        """The Tortoise starts as an independent copy of the initial Hare, outside autograd."""
         self.tortoise = copy.deepcopy(ctx.net)
         for param in self.tortoise.parameters():
             param.requires_grad_(False)
+            param.grad = None
 
     @torch.no_grad()
     def after_step(self, ctx: TrainContext) -> None:
-        assert self.tortoise is not None, "on_train_start was not called"
+        tortoise = self._require_tortoise()
         hare_state = ctx.net.state_dict()
-        for name, slow in self.tortoise.state_dict().items():
+        slow_floats, fast_floats = [], []
+        for name, slow in tortoise.state_dict().items():
             fast = hare_state[name]
             if slow.dtype.is_floating_point:
-                slow.mul_(self.ema).add_(fast, alpha=1.0 - self.ema)
-            else:
+                slow_floats.append(slow)
+                fast_floats.append(fast)
+            else:  # e.g. BatchNorm's num_batches_tracked: an average of counters is meaningless
                 slow.copy_(fast)
+        if slow_floats:
+            torch._foreach_mul_(slow_floats, self.ema)
+            torch._foreach_add_(slow_floats, fast_floats, alpha=1.0 - self.ema)
         if ctx.step % self.reset_every_steps == 0:
             self.reset_hare(ctx)
 
@@ -60,7 +71,8 @@ class HareTortoise(Intervention):
 
     @torch.no_grad()
     def reset_hare(self, ctx: TrainContext) -> None:
-        copy_module_state(ctx.net, self.tortoise)
+        """Copy the Tortoise's parameters and buffers into the Hare in place (no aliasing)."""
+        copy_module_state(ctx.net, self._require_tortoise())
         if self.reset_optimizer:
             reset_optimizer_state(ctx.optimizer, ctx.net.parameters())
 
@@ -68,9 +80,18 @@ class HareTortoise(Intervention):
         return self.tortoise if self.tortoise is not None else ctx.net
 
     def state_dict(self) -> dict[str, Any]:
-        return {"tortoise": self.tortoise.state_dict() if self.tortoise is not None else None}
+        # cloned: a checkpoint held in memory must not keep changing with later EMA updates
+        if self.tortoise is None:
+            return {"tortoise": None}
+        return {"tortoise": {k: v.detach().clone() for k, v in self.tortoise.state_dict().items()}}
 
     def load_state_dict(self, state: dict[str, Any], ctx: TrainContext) -> None:
+        """Rebuild the Tortoise from the (restored) Hare's architecture, then load its weights."""
         self.on_train_start(ctx)
         if state["tortoise"] is not None:
-            self.tortoise.load_state_dict(state["tortoise"])
+            self._require_tortoise().load_state_dict(state["tortoise"])
+
+    def _require_tortoise(self) -> nn.Module:
+        if self.tortoise is None:
+            raise RuntimeError("hare_tortoise: on_train_start was not called")
+        return self.tortoise

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from plasticlab.interventions._util import reset_optimizer_state
+from plasticlab.interventions._util import copy_module_state, reset_optimizer_state
 from plasticlab.interventions.base import Intervention, TrainContext
 from plasticlab.interventions.registry import register
 from plasticlab.nets import weight_layers
@@ -19,13 +19,22 @@ from plasticlab.nets import weight_layers
 @register("reset")
 @dataclass
 class Reset(Intervention):
+    """Copy a fresh initialisation (``ctx.fresh_net()``) into the chosen layers, in place.
+
+    ``layers``: ``"all"`` (every parameter and buffer, BatchNorm statistics included) or k, the
+    last k weight layers (Linear/Conv, see ``nets.weight_layers``). Triggered at every task
+    start after the first and/or every ``every_steps`` steps. With ``reset_optimizer`` the
+    optimiser state of exactly the reset parameters is dropped.
+    """
+
     layers: str | int = "all"
     at_task_start: bool = True
     every_steps: int | None = None
     reset_optimizer: bool = True
 
     def __post_init__(self) -> None:
-        if not (self.layers == "all" or (isinstance(self.layers, int) and self.layers >= 1)):
+        valid_count = isinstance(self.layers, int) and not isinstance(self.layers, bool) and self.layers >= 1
+        if not (self.layers == "all" or valid_count):
             raise ValueError(f"reset: layers must be 'all' or a positive integer, got {self.layers!r}")
         if self.every_steps is not None and self.every_steps < 1:
             raise ValueError(f"reset: every_steps must be positive, got {self.every_steps}")
@@ -40,20 +49,19 @@ class Reset(Intervention):
 
     @torch.no_grad()
     def apply(self, ctx: TrainContext) -> None:
-        fresh = dict(ctx.fresh_net().named_modules())
+        """Reset now (the hooks decide when)."""
+        fresh = ctx.fresh_net()
         if self.layers == "all":
-            names = [name for name, module in ctx.net.named_modules() if list(module.parameters(recurse=False)) or list(module.buffers(recurse=False))]
+            copy_module_state(ctx.net, fresh)
+            touched = list(ctx.net.parameters())
         else:
-            names = [name for name, _ in weight_layers(ctx.net)[-int(self.layers):]]
-        modules = dict(ctx.net.named_modules())
-        touched: list[torch.Tensor] = []
-        for name in names:
-            live, new = modules[name], fresh[name]
-            for (_, dst), (_, src) in zip(live.named_parameters(recurse=False), new.named_parameters(recurse=False)):
-                dst.copy_(src)
-                touched.append(dst)
-            if self.layers == "all":
-                for (_, dst), (_, src) in zip(live.named_buffers(recurse=False), new.named_buffers(recurse=False)):
-                    dst.copy_(src)
+            chosen = weight_layers(ctx.net)
+            if self.layers > len(chosen):
+                raise ValueError(f"reset: layers={self.layers} but the network has only {len(chosen)} weight layers")
+            fresh_modules = dict(fresh.named_modules())
+            touched = []
+            for name, live in chosen[-self.layers:]:
+                copy_module_state(live, fresh_modules[name])
+                touched.extend(live.parameters())
         if self.reset_optimizer:
             reset_optimizer_state(ctx.optimizer, touched)

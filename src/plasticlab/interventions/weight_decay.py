@@ -16,10 +16,13 @@ from plasticlab.interventions.registry import register
 @register("weight_decay")
 @dataclass
 class WeightDecay(Intervention):
+    """AdamW's ``weight_decay = coef``: each step multiplies every parameter by (1 − lr·coef)
+    before the Adam update, independent of the gradient statistics."""
+
     coef: float = 1e-4
 
     def __post_init__(self) -> None:
-        if self.coef < 0:
+        if not self.coef >= 0:  # also rejects NaN
             raise ValueError(f"weight_decay: coef must be >= 0, got {self.coef}")
 
     def optimizer_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from torch import nn
 
-from plasticlab.nets.mlp import make_mlp
+from plasticlab.nets.mlp import ACTIVATIONS, make_activation, make_mlp
 from plasticlab.nets.resnet import make_resnet18
 
 
-def _mlp(input_shape: tuple[int, ...], n_classes: int, hidden: list[int] = (256, 256), activation: str = "relu") -> nn.Module:
+def _mlp(input_shape: tuple[int, ...], n_classes: int, hidden: Sequence[int] = (256, 256), activation: str = "relu") -> nn.Module:
     return make_mlp(input_shape, list(hidden), n_classes, activation)
 
 
@@ -19,6 +19,8 @@ def _resnet18(input_shape: tuple[int, ...], n_classes: int, width: int = 64) -> 
     return make_resnet18(input_shape, n_classes, width)
 
 
+# Name → builder(input_shape, n_classes, **options); the options a config may set are the
+# builder's keyword parameters.
 BUILDERS: dict[str, Callable[..., nn.Module]] = {"mlp": _mlp, "resnet18": _resnet18}
 
 
@@ -32,6 +34,8 @@ def check_spec(spec: dict[str, Any]) -> None:
     Options of *other* architectures are allowed and ignored: configs merge key by key, so a
     paper config that switches ``name: mlp`` to ``name: resnet18`` still carries ``hidden``.
     """
+    if not isinstance(spec, dict):
+        raise ValueError(f"a model spec is a mapping {{name: ..., **options}}, got {spec!r}")
     name = spec.get("name")
     if name not in BUILDERS:
         raise KeyError(f"unknown model {name!r}; available: {', '.join(sorted(BUILDERS))}")
@@ -43,6 +47,7 @@ def check_spec(spec: dict[str, Any]) -> None:
 
 
 def build_net(spec: dict[str, Any], input_shape: tuple[int, ...], n_classes: int) -> nn.Module:
+    """The network a config spec names, e.g. ``{"name": "mlp", "hidden": [256, 256]}``."""
     check_spec(spec)
     kwargs = {k: v for k, v in spec.items() if k in _options(spec["name"])}
     return BUILDERS[spec["name"]](tuple(input_shape), n_classes, **kwargs)
@@ -54,4 +59,4 @@ def weight_layers(net: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(name, module) for name, module in net.named_modules() if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d))]
 
 
-__all__ = ["BUILDERS", "build_net", "check_spec", "make_mlp", "make_resnet18", "weight_layers"]
+__all__ = ["ACTIVATIONS", "BUILDERS", "build_net", "check_spec", "make_activation", "make_mlp", "make_resnet18", "weight_layers"]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 from torch import nn
 
+# Name → activation class. Architecture interventions (layernorm, redo) recognise hidden layers
+# by these types, so a new activation belongs here rather than inline in a network.
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
@@ -17,19 +20,25 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
-def activation(name: str) -> nn.Module:
+def make_activation(name: str) -> nn.Module:
+    """A new activation module by config name; an unknown name lists the available ones."""
     try:
         return ACTIVATIONS[name]()
     except KeyError:
         raise KeyError(f"unknown activation {name!r}; available: {', '.join(sorted(ACTIVATIONS))}") from None
 
 
-def make_mlp(input_shape: tuple[int, ...], hidden: list[int], n_classes: int, activation_name: str = "relu") -> nn.Sequential:
-    """A plain Sequential so architecture interventions (LayerNorm, CReLU) can rewrite it."""
+def make_mlp(input_shape: tuple[int, ...], hidden: Sequence[int], n_classes: int, activation: str = "relu") -> nn.Sequential:
+    """Flatten, ``Linear → activation`` per hidden width, then a Linear head.
+
+    A plain, flat Sequential on purpose: architecture interventions (LayerNorm, CReLU) rewrite it
+    by position, and "the last k layers" of a reset are its last Linear modules.
+    """
+    make_activation(activation)  # fail on a bad name before building anything
     layers: list[nn.Module] = [nn.Flatten()]
     width = math.prod(input_shape)
     for size in hidden:
-        layers += [nn.Linear(width, size), activation(activation_name)]
-        width = size
+        layers += [nn.Linear(width, int(size)), make_activation(activation)]
+        width = int(size)
     layers.append(nn.Linear(width, n_classes))
     return nn.Sequential(*layers)

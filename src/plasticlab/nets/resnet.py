@@ -10,6 +10,8 @@ from torch import nn
 
 
 class BasicBlock(nn.Module):
+    """Two 3×3 conv–BN layers with an identity (or 1×1 conv–BN projection) shortcut."""
+
     def __init__(self, in_channels: int, out_channels: int, stride: int):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
@@ -31,6 +33,10 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18(nn.Module):
+    """Stem (3×3 conv, BN, ReLU; no max-pool, inputs are only 32×32), four stages of two
+    BasicBlocks with widths w, 2w, 4w, 8w (stride 2 from the second stage), global average
+    pooling and a Linear head (``self.head``, the last of ``weight_layers``)."""
+
     def __init__(self, in_channels: int, n_classes: int, width: int = 64):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
@@ -49,4 +55,9 @@ class ResNet18(nn.Module):
 
 
 def make_resnet18(input_shape: tuple[int, ...], n_classes: int, width: int = 64) -> ResNet18:
+    """ResNet-18 for images of shape (channels, height, width); 11.17M parameters for CIFAR-10."""
+    if len(input_shape) != 3:
+        raise ValueError(f"resnet18 needs image inputs (channels, height, width), got input_shape {tuple(input_shape)}")
+    if width < 1:
+        raise ValueError(f"resnet18: width must be positive, got {width}")
     return ResNet18(input_shape[0], n_classes, width)

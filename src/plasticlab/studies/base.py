@@ -40,6 +40,10 @@ class Study:
     summary: ClassVar[str]
     figures: ClassVar[tuple[str, ...]]  # file names that ``plot`` writes into the figure directory
 
+    def variants(self, study_config: dict[str, Any]) -> list[str]:
+        """Names of the runs' variants (one run directory each, per seed)."""
+        return list(study_config["variants"])
+
     def run_config(self, study_config: dict[str, Any], variant: str) -> dict[str, Any]:
         """The part of the study config one run depends on (and nothing else, so changing a
         plotting option does not retrain)."""

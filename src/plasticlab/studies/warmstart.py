@@ -21,7 +21,6 @@ import pandas as pd
 import torch
 
 from plasticlab import interventions, nets
-from plasticlab.analysis import bars_at_x, line_with_bands, paired_difference, summarise
 from plasticlab.data import Dataset, load_dataset
 from plasticlab.runtime.seeding import seed_everything
 from plasticlab.studies import register
@@ -93,6 +92,8 @@ class WarmStart(Study):
 
     def aggregate(self, metrics: pd.DataFrame, study_config: dict[str, Any]) -> pd.DataFrame:
         """Mean and bootstrap CI over seeds at every chunk count, plus the gap to ``warm``."""
+        from plasticlab.analysis import paired_difference, summarise
+
         ends = metrics[metrics["phase"] == "task_end"].assign(chunks_seen=lambda f: f["task"] + 1)
         table = summarise(ends, x="chunks_seen")
         gaps = paired_difference(ends, x="chunks_seen", metric="test_accuracy", baseline="warm",
@@ -100,6 +101,8 @@ class WarmStart(Study):
         return pd.concat([table, gaps], ignore_index=True)
 
     def plot(self, table: pd.DataFrame, out_dir: Path, provenance: dict[str, Any]) -> list[Path]:
+        from plasticlab.analysis import bars_at_x, line_with_bands  # matplotlib only where figures are drawn
+
         variants = _variant_order(table)
         return [
             line_with_bands(table, "test_accuracy", out_dir / "test_accuracy.png", xlabel="chunks of training data seen",

@@ -34,13 +34,33 @@ from plasticlab.supervised.augment import crop_and_flip
 log = logging.getLogger(__name__)
 
 
+def _r2(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """Coefficient of determination over all output dimensions (1 = perfect fit)."""
+    residual = ((outputs - targets) ** 2).sum()
+    total = ((targets - targets.mean(dim=0)) ** 2).sum()
+    return float(1.0 - residual / total) if total > 0 else float("nan")
+
+
+# Loss of a task type, and the score reported beside it ("accuracy" for classification, "r2" for
+# regression); a registry so a new task type touches no loop code.
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "cross_entropy": F.cross_entropy,
+    "mse": F.mse_loss,
+}
+SCORES: dict[str, tuple[str, Callable[[torch.Tensor, torch.Tensor], float]]] = {
+    "cross_entropy": ("accuracy", lambda out, y: float((out.argmax(dim=1) == y).float().mean())),
+    "mse": ("r2", _r2),
+}
+
+
 @dataclass
 class Task:
-    """Training data of one task and the sets scored when it ends (name → (inputs, labels))."""
+    """Training data of one task and the sets scored when it ends (name → (inputs, targets))."""
 
     x: torch.Tensor
     y: torch.Tensor
     eval_sets: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    loss: str = "cross_entropy"
 
 
 @dataclass(frozen=True)
@@ -66,19 +86,15 @@ class TrainerConfig:
 
 
 @torch.no_grad()
-def evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> dict[str, float]:
-    """Accuracy and mean cross-entropy of ``net`` on (x, y), in eval mode."""
+def evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "cross_entropy",
+             batch_size: int = 1024) -> dict[str, float]:
+    """Mean loss and the task type's score (accuracy or R²) of ``net`` on (x, y), in eval mode."""
     was_training = net.training
     net.eval()
-    total_loss, correct = 0.0, 0
-    for start in range(0, len(x), batch_size):
-        logits = net(x[start : start + batch_size])
-        target = y[start : start + batch_size]
-        total_loss += F.cross_entropy(logits, target, reduction="sum").item()
-        correct += (logits.argmax(dim=1) == target).sum().item()
+    outputs = torch.cat([net(x[start : start + batch_size]) for start in range(0, len(x), batch_size)])
     net.train(was_training)
-    n = max(len(x), 1)
-    return {"accuracy": correct / n, "loss": total_loss / n}
+    score_name, score = SCORES[loss]
+    return {"loss": float(LOSSES[loss](outputs, y)), score_name: score(outputs, y)}
 
 
 class _Recorder:
@@ -117,8 +133,9 @@ def train_on_tasks(
         return intervention.build(make_net()).to(device)
 
     net = fresh_net()
+    # fused AdamW: one kernel per step instead of a Python loop over tensors (~1.7x on small CPU nets)
     optimizer = torch.optim.AdamW(
-        net.parameters(),
+        net.parameters(), fused=True,
         **intervention.optimizer_kwargs({"lr": config.lr, "betas": config.betas, "eps": config.eps, "weight_decay": 0.0}),
     )
     ctx = TrainContext(net=net, optimizer=optimizer, fresh_net=fresh_net)
@@ -179,6 +196,7 @@ def train_on_tasks(
         if first_epoch == 0:
             intervention.on_task_start(ctx, task_index)
         x_train, y_train = task.x.to(device), task.y.to(device)
+        loss_fn = LOSSES[task.loss]
         n = len(x_train)
         steps_per_epoch = math.ceil(n / config.batch_size)
         for epoch in range(first_epoch, config.max_epochs):
@@ -190,7 +208,7 @@ def train_on_tasks(
                 inputs = x_train[index]
                 if config.augment:
                     inputs = crop_and_flip(inputs, batch_gen)
-                loss = F.cross_entropy(net(inputs), y_train[index])
+                loss = loss_fn(net(inputs), y_train[index])
                 extra = intervention.loss(ctx, inputs)
                 total = loss if extra is None else loss + extra
                 optimizer.zero_grad(set_to_none=True)
@@ -201,12 +219,16 @@ def train_on_tasks(
                 ctx.step += 1
                 intervention.after_step(ctx)
                 loss_sum += loss.item()
-            # "Fits the data" is judged on the evaluated network (the Tortoise for Hare & Tortoise),
-            # so every variant is compared at the same training accuracy.
-            train_eval = evaluate(intervention.eval_net(ctx), x_train, y_train)
-            recorder.add(task_index, epoch, ctx.step, "epoch",
-                         {"train_loss": loss_sum / steps_per_epoch, "train_accuracy": train_eval["accuracy"]})
-            converged = config.target_train_accuracy is not None and train_eval["accuracy"] >= config.target_train_accuracy
+            epoch_values = {"train_loss": loss_sum / steps_per_epoch}
+            converged = False
+            if config.target_train_accuracy is not None:
+                # "Fits the data" is judged on the evaluated network (the Tortoise for Hare &
+                # Tortoise), so every variant is compared at the same training accuracy.
+                train_eval = evaluate(intervention.eval_net(ctx), x_train, y_train, task.loss)
+                score_name = SCORES[task.loss][0]
+                epoch_values[f"train_{score_name}"] = train_eval[score_name]
+                converged = "accuracy" in train_eval and train_eval["accuracy"] >= config.target_train_accuracy
+            recorder.add(task_index, epoch, ctx.step, "epoch", epoch_values)
             if converged or epoch + 1 == config.max_epochs:
                 _record_task_end(recorder, intervention.eval_net(ctx), task_index, epoch + 1, ctx.step, x_train, y_train, task)
                 checkpoint(task_index + 1, 0)
@@ -215,9 +237,8 @@ def train_on_tasks(
                 checkpoint(task_index, epoch + 1)
         progress.update(1)
         last = {m: v for (t, _, _, p, m, v) in recorder.rows if t == task_index and p == "task_end"}
-        log.info("task %d/%d done: %d epochs, train acc %.4f, %s", task_index + 1, len(tasks), last.get("epochs", 0),
-                 last.get("train_accuracy", float("nan")),
-                 ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k.endswith("accuracy") and k != "train_accuracy"))
+        log.info("task %d/%d done: %d epochs, %s", task_index + 1, len(tasks), last.get("epochs", 0),
+                 ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k.endswith(("accuracy", "r2"))))
     progress.close()
     return recorder.frame()
 
@@ -226,10 +247,11 @@ def _record_task_end(recorder: _Recorder, eval_net: nn.Module, task_index: int, 
                      x_train: torch.Tensor, y_train: torch.Tensor, task: Task) -> None:
     """Score the evaluated network on the task's training data and every evaluation set."""
     values: dict[str, float] = {"epochs": epochs}
-    train_eval = evaluate(eval_net, x_train, y_train)
-    values["train_accuracy"], values["train_loss_eval"] = train_eval["accuracy"], train_eval["loss"]
+    score_name = SCORES[task.loss][0]
+    train_eval = evaluate(eval_net, x_train, y_train, task.loss)
+    values[f"train_{score_name}"], values["train_loss_eval"] = train_eval[score_name], train_eval["loss"]
     device = x_train.device
     for name, (x, y) in task.eval_sets.items():
-        scores = evaluate(eval_net, x.to(device), y.to(device))
-        values[f"{name}_accuracy"], values[f"{name}_loss"] = scores["accuracy"], scores["loss"]
+        scores = evaluate(eval_net, x.to(device), y.to(device), task.loss)
+        values[f"{name}_{score_name}"], values[f"{name}_loss"] = scores[score_name], scores["loss"]
     recorder.add(task_index, epochs - 1, step, "task_end", values)
