@@ -15,6 +15,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/warmstart.smk"
 include: "workflow/rules/disentangle.smk"
+include: "workflow/rules/understanding.smk"
+include: "workflow/rules/capacity.smk"
 
 
 rule all:

@@ -5,6 +5,7 @@ Snakemake rules only call these subcommands; every step can also be run by hand:
     plasticlab studies
     plasticlab check-config config/config.yaml
     plasticlab train warmstart --variant warm --seed 0 --config config/config.yaml
+    plasticlab probe understanding --variant layernorm --seed 0 --config config/config.yaml
     plasticlab aggregate warmstart results/runs/warmstart/*/seed=*/metrics.parquet --out results/tables/warmstart.csv
     plasticlab plot warmstart --table results/tables/warmstart.csv --out-dir results/figures/warmstart
 """
@@ -78,6 +79,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    import torch
+
+    from plasticlab import studies
+    from plasticlab.runtime.provenance import provenance
+    from plasticlab.runtime.results_io import write_parquet
+    from plasticlab.studies.base import RunSpec
+
+    study = studies.get(args.study)
+    if not hasattr(study, "probe"):
+        raise KeyError(f"study {args.study!r} has no probe step")
+    run_config = _load_run_config(args)
+    out = Path(args.out or f"results/runs/{args.study}/{args.variant}/seed={args.seed}")
+    torch.set_num_threads(args.threads)
+    run = RunSpec(study=args.study, variant=args.variant, seed=args.seed, config=run_config, out_dir=out,
+                  device=args.device, threads=args.threads)
+    started = time.time()
+    probes = study.probe(run)
+    write_parquet(out / "probes.parquet", probes,
+                  provenance=provenance(config=run_config, seed=args.seed, device=args.device, study=args.study,
+                                        variant=args.variant, wall_seconds=round(time.time() - started, 3)))
+    log.info("probed %d snapshots in %.1f s", probes["tasks_done"].nunique(), time.time() - started)
+    return 0
+
+
 def cmd_aggregate(args: argparse.Namespace) -> int:
     from plasticlab import studies
     from plasticlab.runtime.provenance import provenance
@@ -108,6 +134,19 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """What identifies one run: study, variant, seed, its config, where it lives, what it runs on."""
+    parser.add_argument("study")
+    parser.add_argument("--variant", required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--config", nargs="+", help="config file(s), merged in order")
+    source.add_argument("--run-config", help="resolved run config as JSON (what the Snakemake rules pass)")
+    parser.add_argument("--out", help="run directory (default results/runs/<study>/<variant>/seed=<seed>)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="plasticlab", description=__doc__.split("\n")[0])
     parser.add_argument("--log", help="also append log lines to this file")
@@ -120,16 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check_config)
 
     train = sub.add_parser("train", help="train one run (study × variant × seed); resumes from checkpoints")
-    train.add_argument("study")
-    train.add_argument("--variant", required=True)
-    train.add_argument("--seed", type=int, required=True)
-    source = train.add_mutually_exclusive_group()
-    source.add_argument("--config", nargs="+", help="config file(s), merged in order")
-    source.add_argument("--run-config", help="resolved run config as JSON (what the Snakemake rules pass)")
-    train.add_argument("--out", help="run directory (default results/runs/<study>/<variant>/seed=<seed>)")
-    train.add_argument("--device", default="cpu")
-    train.add_argument("--threads", type=int, default=1)
+    _add_run_arguments(train)
     train.set_defaults(func=cmd_train)
+
+    probe = sub.add_parser("probe", help="measure a run's saved snapshots (plasticity probe, curvature, rank, ...)")
+    _add_run_arguments(probe)
+    probe.set_defaults(func=cmd_probe)
 
     aggregate = sub.add_parser("aggregate", help="aggregate runs over seeds into the study's tidy table")
     aggregate.add_argument("study")

@@ -27,7 +27,9 @@ def test_dry_run_plans_every_run(extra, disentangle_runs):
     planned = planned_jobs(result.stdout + result.stderr)
     assert planned["train_warmstart"] == 7 * 5  # 7 variants × 5 seeds
     assert planned["train_disentangle"] == disentangle_runs  # streams × 8 interventions × 5 seeds
-    assert planned["aggregate"] == 2 and planned["plot_warmstart"] == 1 and planned["plot_disentangle"] == 1
+    assert planned["aggregate"] == 4 and planned["plot_warmstart"] == 1 and planned["plot_disentangle"] == 1
+    for study in ("understanding", "capacity"):  # 2 variants × 5 seeds, each trained then probed
+        assert planned[f"train_{study}"] == planned[f"probe_{study}"] == 10
 
 
 def test_lint_is_clean():

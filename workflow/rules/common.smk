@@ -23,9 +23,10 @@ def study_enabled(study):
 
 
 def run_metrics(study):
-    """metrics.parquet of every variant × seed of a study."""
+    """The per-run file the study aggregates (metrics.parquet, or probes.parquet) of every variant × seed."""
+    name = plasticlab_studies.get(study).aggregate_file
     return [
-        f"results/runs/{study}/{variant}/seed={seed}/metrics.parquet"
+        f"results/runs/{study}/{variant}/seed={seed}/{name}"
         for variant in plasticlab_config.variants(config, study)
         for seed in plasticlab_config.seeds(config, study)
     ]

@@ -158,3 +158,21 @@ def grouped_bars(table: pd.DataFrame, metric: str, path: str | os.PathLike, *, g
         if title:
             ax.set_title(title)
         return save_figure(fig, path, provenance)
+
+
+def correlation_bars(table: pd.DataFrame, path: str | os.PathLike, *, title: str | None = None,
+                     provenance: dict[str, Any] | None = None) -> Path:
+    """Horizontal bars of correlation coefficients (``mean``) with CI whiskers, one per metric."""
+    rows = table.sort_values("mean")
+    labels = [m.removeprefix("spearman_vs_") for m in rows["metric"]]
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(6.0, 0.45 * len(rows) + 1.5))
+        errors = [rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]]
+        ax.barh(range(len(rows)), rows["mean"], xerr=errors, capsize=3, color=PALETTE[1])
+        ax.set_yticks(range(len(rows)), labels)
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set_xlim(-1.05, 1.05)
+        ax.set_xlabel("Spearman ρ")
+        if title:
+            ax.set_title(title)
+        return save_figure(fig, path, provenance)

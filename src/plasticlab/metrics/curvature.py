@@ -53,8 +53,12 @@ class HessianOperator:
     """Flat v ↦ H v for the loss on a fixed batch at the current parameters."""
 
     def __init__(self, model: nn.Module, loss_fn: LossFn, batch: Any):
-        self.params = trainable_parameters(model)
-        self.grads = torch.autograd.grad(loss_fn(model, batch), self.params, create_graph=True)
+        # Parameters the loss does not depend on (e.g. auxiliary heads) span a zero block of the
+        # Hessian; they are left out of the operator's space.
+        params = trainable_parameters(model)
+        grads = torch.autograd.grad(loss_fn(model, batch), params, create_graph=True, allow_unused=True)
+        used = [(p, g) for p, g in zip(params, grads) if g is not None]
+        self.params, self.grads = [p for p, _ in used], [g for _, g in used]
         self.dim = sum(p.numel() for p in self.params)
         self.device, self.dtype = self.params[0].device, self.params[0].dtype
         self.calls = 0

@@ -6,7 +6,7 @@ from importlib import import_module
 
 from plasticlab.studies.base import RunSpec, Study
 
-_MODULES = ["warmstart", "disentangle"]
+_MODULES = ["warmstart", "disentangle", "understanding", "capacity"]
 _REGISTRY: dict[str, Study] = {}
 
 

@@ -39,6 +39,7 @@ class Study:
     paper: ClassVar[str]
     summary: ClassVar[str]
     figures: ClassVar[tuple[str, ...]]  # file names that ``plot`` writes into the figure directory
+    aggregate_file: ClassVar[str] = "metrics.parquet"  # per-run file that ``aggregate`` reads
 
     def variants(self, study_config: dict[str, Any]) -> list[str]:
         """Names of the runs' variants (one run directory each, per seed)."""

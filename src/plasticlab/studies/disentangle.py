@@ -11,20 +11,16 @@ A run's variant is ``<stream>.<intervention>``, so each (stream, intervention, s
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
 
-from plasticlab import interventions, nets
-from plasticlab.data import load_dataset
-from plasticlab.runtime.seeding import seed_everything
+from plasticlab import nets
 from plasticlab.studies import register
 from plasticlab.studies.base import RunSpec, Study
-from plasticlab.supervised import TrainerConfig, train_on_tasks
-from plasticlab.supervised.streams import STREAMS, build_stream
+from plasticlab.studies.stream_runs import train_stream
+from plasticlab.supervised.streams import STREAMS
 
 SCORE_METRICS = {"train_accuracy": "accuracy", "train_r2": "R²"}
 
@@ -61,30 +57,8 @@ class Disentangle(Study):
             raise ValueError(f"variant names may not contain '.': {', '.join(bad)}")
 
     def train(self, run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.DataFrame:
-        config = run.config
-        seed_everything(run.seed)
-        data = load_dataset(config["dataset"], config.get("data_dir"))
-        protocol = config["protocol"]
-        tasks, outputs = build_stream(config["stream"], data, protocol["tasks"], run.seed, config.get("stream_options"))
-        batch_size = protocol.get("batch_size", 64)
-        # every task gets the same number of optimiser steps, whatever its size (whole epochs)
-        epochs = max(1, round(protocol["steps_per_task"] / math.ceil(len(tasks[0].y) / batch_size)))
-        trainer_config = TrainerConfig(
-            batch_size=batch_size, max_epochs=epochs, target_train_accuracy=None,
-            checkpoint_every_epochs=protocol.get("checkpoint_every_epochs", 5),
-            **{k: (tuple(v) if k == "betas" else v) for k, v in config.get("optimizer", {}).items()},
-        )
-        input_shape = tuple(tasks[0].x.shape[1:])
-
-        def make_net() -> torch.nn.Module:
-            return nets.build_net(config["model"], input_shape, outputs)
-
-        frame = train_on_tasks(run, tasks, make_net, interventions.build(config["interventions"]), trainer_config,
-                               crash_after_checkpoints=crash_after_checkpoints)
         stream, intervention = split_variant(run.variant)
-        frame.insert(0, "study", run.study)
-        frame.insert(1, "variant", run.variant)
-        frame.insert(2, "seed", run.seed)
+        frame = train_stream(run, crash_after_checkpoints=crash_after_checkpoints)
         return frame.assign(stream=stream, intervention=intervention)
 
     def aggregate(self, metrics: pd.DataFrame, study_config: dict[str, Any]) -> pd.DataFrame:

@@ -120,12 +120,15 @@ def train_on_tasks(
     intervention: Intervention,
     config: TrainerConfig,
     crash_after_checkpoints: int | None = None,
+    on_task_end: Callable[[int, nn.Module], None] | None = None,
 ) -> pd.DataFrame:
     """Train through ``tasks`` in order and return the long-format metrics of the run.
 
     ``make_net`` builds the bare architecture from torch's global RNG; the intervention's
     ``build`` is applied on top. ``crash_after_checkpoints`` kills the process (SIGKILL) right
     after that many checkpoints were written in this process: the resume tests use it.
+    ``on_task_end(tasks_done, eval_net)`` is called after each task (and with 0 before the
+    first), e.g. to save snapshots that a later probe step analyses.
     """
     device = torch.device(run.device)
 
@@ -187,6 +190,8 @@ def train_on_tasks(
             log.warning("fault injection: killing this process after %d checkpoints", checkpoints_written)
             os.kill(os.getpid(), signal.SIGKILL)
 
+    if on_task_end is not None and start_task == 0 and start_epoch == 0:
+        on_task_end(0, intervention.eval_net(ctx))
     progress = tqdm(total=len(tasks), initial=start_task, desc=f"{run.study}/{run.variant}/seed={run.seed}",
                     unit="task", disable=None, mininterval=1.0)
     for task_index in range(start_task, len(tasks)):
@@ -231,6 +236,8 @@ def train_on_tasks(
             recorder.add(task_index, epoch, ctx.step, "epoch", epoch_values)
             if converged or epoch + 1 == config.max_epochs:
                 _record_task_end(recorder, intervention.eval_net(ctx), task_index, epoch + 1, ctx.step, x_train, y_train, task)
+                if on_task_end is not None:
+                    on_task_end(task_index + 1, intervention.eval_net(ctx))
                 checkpoint(task_index + 1, 0)
                 break
             if (epoch + 1) % config.checkpoint_every_epochs == 0:

@@ -1,0 +1,89 @@
+"""Understanding plasticity in neural networks (Lyle et al. 2023).
+
+Plain and layer-normalised networks are trained on a stream; after every task a snapshot is
+probed for its plasticity (the probe of the paper: fit g(x) = a + sin(10⁵·f(x; θ_rand))) and
+for the candidate explanations: Hessian top eigenvalue, feature rank, dormant units, weight,
+feature and gradient norms. Plasticity loss after t tasks is P(θ₀) − P(θ_t), with
+P = target variance − final probe loss. The paper's finding: curvature tracks plasticity loss;
+dead units and gradient norm need not.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from plasticlab.studies import register
+from plasticlab.studies.probed import ProbedStreamStudy
+
+EXPLANATIONS = ("hessian_top_eigenvalue", "srank", "effective_rank", "dormant_fraction", "parameter_norm",
+                "feature_norm", "gradient_norm")
+
+
+def plasticity_loss(probes: pd.DataFrame) -> pd.DataFrame:
+    """P(θ₀) − P(θ_t) per run and task count, as rows with metric ``plasticity_loss``."""
+    plasticity = probes[probes["metric"] == "plasticity"]
+    initial = plasticity[plasticity["tasks_done"] == 0].set_index(["variant", "seed"])["value"]
+    later = plasticity[plasticity["tasks_done"] > 0]
+    loss = initial.reindex(pd.MultiIndex.from_frame(later[["variant", "seed"]])).to_numpy() - later["value"].to_numpy()
+    return later.assign(metric="plasticity_loss", value=loss)
+
+
+def rank_correlations(probes: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Spearman ρ between plasticity loss and each explanation over all (run, task) points, with a
+    bootstrap 95% CI that resamples whole runs (points of one run are not independent)."""
+    points = pd.concat([plasticity_loss(probes), probes[probes["metric"].isin(EXPLANATIONS) & (probes["tasks_done"] > 0)]])
+    wide = points.pivot_table(index=["variant", "seed", "tasks_done"], columns="metric", values="value")
+    present = [m for m in EXPLANATIONS if m in wide]
+    runs = [group[["plasticity_loss", *present]].to_numpy() for _, group in wide.groupby(level=["variant", "seed"])]
+    rng = np.random.default_rng(seed)
+    samples = [np.concatenate([runs[i] for i in rng.integers(0, len(runs), len(runs))]) for _ in range(n_boot)]
+    rows = []
+    for column, metric in enumerate(present, start=1):
+        everything = np.concatenate(runs)
+        rho = spearmanr(everything[:, 0], everything[:, column]).statistic
+        with warnings.catch_warnings():  # a resample with a constant column has no ρ: dropped below
+            warnings.simplefilter("ignore")
+            boots = np.array([spearmanr(sample[:, 0], sample[:, column]).statistic for sample in samples])
+        finite = boots[np.isfinite(boots)]
+        low, high = np.quantile(finite, [0.025, 0.975]) if len(finite) else (np.nan, np.nan)
+        rows.append({"variant": "all", "x": 0, "metric": f"spearman_vs_{metric}", "mean": rho, "ci_low": low,
+                     "ci_high": high, "n_seeds": len(runs)})
+    return pd.DataFrame(rows)
+
+
+@register
+class Understanding(ProbedStreamStudy):
+    name = "understanding"
+    paper = "Lyle et al. 2023, 'Understanding plasticity in neural networks' (ICML)"
+    summary = "plasticity probe and curvature/rank/dormancy/norms over tasks; which metric tracks plasticity loss"
+    figures = ("metrics_over_tasks.png", "plasticity_loss_vs_metrics.png")
+
+    def aggregate(self, metrics: pd.DataFrame, study_config: dict[str, Any]) -> pd.DataFrame:
+        from plasticlab.analysis import summarise
+
+        probes = metrics.rename(columns={"tasks_done": "x"})
+        losses = plasticity_loss(metrics).rename(columns={"tasks_done": "x"})
+        per_task = summarise(pd.concat([probes, losses], ignore_index=True), x="x")
+        return pd.concat([per_task, rank_correlations(metrics)], ignore_index=True)
+
+    def plot(self, table: pd.DataFrame, out_dir: Path, provenance: dict[str, Any]) -> list[Path]:
+        from plasticlab.analysis import line_panels
+        from plasticlab.analysis.plotting import correlation_bars
+
+        shown = ["plasticity_loss", *EXPLANATIONS]
+        over_tasks = table[table["metric"].isin(shown)].assign(panel=lambda t: t["metric"], metric="value")
+        return [
+            line_panels(over_tasks, "value", out_dir / "metrics_over_tasks.png", panel="panel", series="variant",
+                        xlabel="tasks learnt", ylabel="value", panel_order=shown,
+                        title="Plasticity loss and candidate explanations over tasks (95% CI over seeds)",
+                        provenance=provenance),
+            correlation_bars(table[table["metric"].str.startswith("spearman_vs_")], out_dir / "plasticity_loss_vs_metrics.png",
+                             title="Rank correlation with plasticity loss (Spearman ρ, 95% CI over runs)",
+                             provenance=provenance),
+        ]
