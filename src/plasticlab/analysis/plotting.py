@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 import pandas as pd  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -37,19 +38,34 @@ STYLE = {
 
 
 def colours(variants: Sequence[str]) -> dict[str, str]:
+    """Colour per name, by position in ``variants`` (cycling through :data:`PALETTE`)."""
     return {variant: PALETTE[i % len(PALETTE)] for i, variant in enumerate(variants)}
 
 
+def variant_colours(table: pd.DataFrame) -> dict[str, str]:
+    """Colour per variant keyed by the sorted variant names of the *whole* table.
+
+    Not by the variants one figure shows: a figure of a subset (e.g. the gap to a baseline) or
+    of a metric some variant lacks must not shift the colours of the others.
+    """
+    return colours(sorted(set(table["variant"]), key=str))
+
+
 def _variants(table: pd.DataFrame, metric: str, variants: Sequence[str] | None) -> list[str]:
+    """Variants to draw for ``metric``: the given order (those present) or sorted names."""
     present = set(table.loc[table["metric"] == metric, "variant"])
     order = list(variants) if variants is not None else sorted(present)
     return [v for v in order if v in present]
 
 
-def save_figure(fig: plt.Figure, path: str | os.PathLike, provenance: dict[str, Any] | None = None) -> Path:
-    """Write a PNG atomically with provenance in its metadata, then close the figure."""
+def save_figure(fig: Figure, path: str | os.PathLike, provenance: dict[str, Any] | None = None) -> Path:
+    """Write a PNG atomically with provenance in its text metadata, then close the figure.
+
+    Atomic (temporary file beside ``path``, then ``os.replace``) so a killed job or a parallel
+    reader never sees a truncated figure; the provenance says which table and config drew it.
+    """
     path = Path(path)
-    metadata = {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True, default=str)} if provenance else {}
+    metadata = {} if provenance is None else {PROVENANCE_KEY: json.dumps(provenance, sort_keys=True, default=str)}
     try:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png", bbox_inches="tight", metadata=metadata)
@@ -58,18 +74,23 @@ def save_figure(fig: plt.Figure, path: str | os.PathLike, provenance: dict[str, 
     return path
 
 
-def read_png_provenance(path: str | os.PathLike) -> dict[str, Any] | None:
+def read_png_provenance(path: str | os.PathLike) -> dict[str, Any]:
+    """Provenance stored by :func:`save_figure` (``{}`` if the PNG has none)."""
     with Image.open(path) as image:
         raw = image.text.get(PROVENANCE_KEY)
-    return json.loads(raw) if raw else None
+    return json.loads(raw) if raw else {}
 
 
 def line_with_bands(table: pd.DataFrame, metric: str, path: str | os.PathLike, *, xlabel: str, ylabel: str,
                     title: str | None = None, variants: Sequence[str] | None = None,
                     provenance: dict[str, Any] | None = None) -> Path:
-    """Mean per variant vs x with its confidence band."""
+    """Mean per variant vs x with its shaded [ci_low, ci_high] band, from a :func:`summarise` table.
+
+    ``variants`` selects and orders the lines (default: all, sorted); colours stay those of
+    :func:`variant_colours` so the same variant looks the same in every figure of a study.
+    """
     order = _variants(table, metric, variants)
-    palette = colours(list(variants) if variants is not None else order)
+    palette = colours(order)
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6.0, 4.0))
         for variant in order:
@@ -80,31 +101,39 @@ def line_with_bands(table: pd.DataFrame, metric: str, path: str | os.PathLike, *
         ax.set_ylabel(ylabel)
         if title:
             ax.set_title(title)
-        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+        if order:
+            ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
         return save_figure(fig, path, provenance)
 
 
 def bars_at_x(table: pd.DataFrame, metric: str, path: str | os.PathLike, *, x: float | None = None, ylabel: str,
               title: str | None = None, variants: Sequence[str] | None = None,
               provenance: dict[str, Any] | None = None) -> Path:
-    """One bar per variant at ``x`` (default: the last x) with CI error bars."""
+    """One bar per variant at ``x`` (default: the last x of ``metric``) with CI error bars.
+
+    Variants without a row at that x are left out rather than drawn as a zero-height bar.
+    """
     rows = table[table["metric"] == metric]
-    x = rows["x"].max() if x is None else x
-    rows = rows[rows["x"] == x].set_index("variant")
-    order = _variants(table, metric, variants)
-    palette = colours(list(variants) if variants is not None else order)
+    if x is None and len(rows):
+        x = rows["x"].max()
+    rows = rows[rows["x"] == x].drop_duplicates("variant").set_index("variant")
+    order = [v for v in _variants(table, metric, variants) if v in rows.index]
+    palette = colours(order)
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(max(4.0, 0.8 * len(order) + 1.5), 4.0))
-        means = rows.loc[order, "mean"]
-        errors = [means - rows.loc[order, "ci_low"], rows.loc[order, "ci_high"] - means]
+        shown = rows.loc[order]
+        means = shown["mean"].to_numpy(dtype=float)
+        errors = [means - shown["ci_low"].to_numpy(dtype=float), shown["ci_high"].to_numpy(dtype=float) - means]
         ax.bar(range(len(order)), means, yerr=errors, capsize=4, color=[palette[v] for v in order])
         ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
         ax.set_ylabel(ylabel)
-        low = float(rows.loc[order, "ci_low"].min())
-        high = float(rows.loc[order, "ci_high"].max())
-        margin = max(0.05 * (high - low), 1e-3)
-        ax.set_ylim(max(low - 4 * margin, 0.0) if low >= 0 else low - 4 * margin, high + margin)
-        ax.set_title(title or f"at x = {x:g}")
+        if order:
+            # Zoom on the CIs (differences between variants are often a few points of accuracy),
+            # but keep 0 in view when the bars are close to it.
+            low, high = float(shown["ci_low"].min()), float(shown["ci_high"].max())
+            margin = max(0.05 * (high - low), 1e-3)
+            ax.set_ylim(max(low - 4 * margin, 0.0) if low >= 0 else low - 4 * margin, high + margin)
+        ax.set_title(title or (f"at x = {x}" if x is not None else metric))
         return save_figure(fig, path, provenance)
 
 

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 import torch
 
 from plasticlab.interventions._util import copy_module_state, reset_optimizer_state
-from plasticlab.interventions.base import Intervention, TrainContext
+from plasticlab.interventions.base import TrainContext
 from plasticlab.interventions.registry import register
+from plasticlab.interventions.schedule import Scheduled
 from plasticlab.nets import weight_layers
 
 
 @register("reset")
 @dataclass
-class Reset(Intervention):
+class Reset(Scheduled):
     """Copy a fresh initialisation (``ctx.fresh_net()``) into the chosen layers, in place.
 
     ``layers``: ``"all"`` (every parameter and buffer, BatchNorm statistics included) or k, the
@@ -36,16 +37,7 @@ class Reset(Intervention):
         valid_count = isinstance(self.layers, int) and not isinstance(self.layers, bool) and self.layers >= 1
         if not (self.layers == "all" or valid_count):
             raise ValueError(f"reset: layers must be 'all' or a positive integer, got {self.layers!r}")
-        if self.every_steps is not None and self.every_steps < 1:
-            raise ValueError(f"reset: every_steps must be positive, got {self.every_steps}")
-
-    def on_task_start(self, ctx: TrainContext, task: int) -> None:
-        if self.at_task_start and task > 0:
-            self.apply(ctx)
-
-    def after_step(self, ctx: TrainContext) -> None:
-        if self.every_steps is not None and ctx.step % self.every_steps == 0:
-            self.apply(ctx)
+        self.check_schedule()
 
     @torch.no_grad()
     def apply(self, ctx: TrainContext) -> None:

@@ -15,15 +15,16 @@ from typing import Any
 
 import torch
 
-from plasticlab.interventions.base import Intervention, TrainContext
+from plasticlab.interventions.base import TrainContext
 from plasticlab.interventions.registry import register
+from plasticlab.interventions.schedule import Scheduled
 
 NOISE_MODES = ("fresh_init", "gaussian", "initial")
 
 
 @register("shrink_perturb")
 @dataclass
-class ShrinkPerturb(Intervention):
+class ShrinkPerturb(Scheduled):
     """Shrink every parameter toward zero and add noise, at task starts after the first and/or
     every ``every_steps`` steps. Buffers (BatchNorm statistics) are left alone.
 
@@ -45,20 +46,11 @@ class ShrinkPerturb(Intervention):
             raise ValueError(f"shrink_perturb: perturb must be >= 0, got {self.perturb}")
         if self.noise not in NOISE_MODES:
             raise ValueError(f"shrink_perturb: noise must be one of {', '.join(NOISE_MODES)}, got {self.noise!r}")
-        if self.every_steps is not None and self.every_steps < 1:
-            raise ValueError(f"shrink_perturb: every_steps must be positive, got {self.every_steps}")
+        self.check_schedule()
 
     def on_train_start(self, ctx: TrainContext) -> None:
         if self.noise == "initial":
             self._initial = [p.detach().clone() for p in ctx.net.parameters()]
-
-    def on_task_start(self, ctx: TrainContext, task: int) -> None:
-        if self.at_task_start and task > 0:
-            self.apply(ctx)
-
-    def after_step(self, ctx: TrainContext) -> None:
-        if self.every_steps is not None and ctx.step % self.every_steps == 0:
-            self.apply(ctx)
 
     @torch.no_grad()
     def apply(self, ctx: TrainContext) -> None:

@@ -13,16 +13,7 @@ from torch import nn
 
 from plasticlab.metrics.curvature import hessian_top_eigenvalue_lanczos
 from plasticlab.metrics.probe import ProbeConfig, plasticity_probe
-from plasticlab.metrics.representation import (
-    dormant_fraction,
-    effective_rank,
-    feature_norm,
-    gradient_norm,
-    layer_activations,
-    parameter_norm,
-    penultimate_features,
-    srank,
-)
+from plasticlab.metrics import representation as rep
 
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "cross_entropy": nn.functional.cross_entropy,
@@ -39,15 +30,15 @@ def measure(net: nn.Module, make_fresh: Callable[[], nn.Module], inputs: torch.T
     values["hessian_top_eigenvalue"] = hessian_top_eigenvalue_lanczos(
         net, lambda model, batch: loss_fn(model(batch[0]), batch[1]), (inputs, targets), k=lanczos_k,
         generator=torch.Generator().manual_seed(probe.seed))
-    features = penultimate_features(net, inputs)
-    values["srank"] = float(srank(features))
-    values["effective_rank"] = effective_rank(features)
-    values["feature_norm"] = feature_norm(features)
-    per_layer = dormant_fraction(layer_activations(net, inputs), tau=0.0)  # units silent on every input
+    features = rep.penultimate_features(net, inputs)
+    values["srank"] = float(rep.srank(features))
+    values["effective_rank"] = rep.effective_rank(features)
+    values["feature_norm"] = rep.feature_norm(features)
+    per_layer = rep.dormant_fraction(rep.layer_activations(net, inputs), tau=0.0)  # units silent on every input
     values["dormant_fraction"] = sum(per_layer.values()) / len(per_layer) if per_layer else 0.0
-    values["parameter_norm"] = parameter_norm(net)
+    values["parameter_norm"] = rep.parameter_norm(net)
     net.zero_grad(set_to_none=True)
     loss_fn(net(inputs), targets).backward()
-    values["gradient_norm"] = gradient_norm(net)
+    values["gradient_norm"] = rep.gradient_norm(net)
     net.zero_grad(set_to_none=True)
     return values
