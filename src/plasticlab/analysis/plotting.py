@@ -90,7 +90,7 @@ def line_with_bands(table: pd.DataFrame, metric: str, path: str | os.PathLike, *
     :func:`variant_colours` so the same variant looks the same in every figure of a study.
     """
     order = _variants(table, metric, variants)
-    palette = colours(order)
+    palette = variant_colours(table)
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6.0, 4.0))
         for variant in order:
@@ -118,13 +118,14 @@ def bars_at_x(table: pd.DataFrame, metric: str, path: str | os.PathLike, *, x: f
         x = rows["x"].max()
     rows = rows[rows["x"] == x].drop_duplicates("variant").set_index("variant")
     order = [v for v in _variants(table, metric, variants) if v in rows.index]
-    palette = colours(order)
+    palette = variant_colours(table)
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(max(4.0, 0.8 * len(order) + 1.5), 4.0))
         shown = rows.loc[order]
         means = shown["mean"].to_numpy(dtype=float)
         errors = [means - shown["ci_low"].to_numpy(dtype=float), shown["ci_high"].to_numpy(dtype=float) - means]
-        ax.bar(range(len(order)), means, yerr=errors, capsize=4, color=[palette[v] for v in order])
+        ax.bar(range(len(order)), means, yerr=errors, capsize=4, color=[palette[v] for v in order],
+               ecolor="#666666")  # grey whiskers stay visible on dark and light bars
         ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
         ax.set_ylabel(ylabel)
         if order:

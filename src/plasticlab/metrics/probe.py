@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from plasticlab.optim import AdamW
+
 
 @dataclass(frozen=True)
 class ProbeConfig:
@@ -43,7 +45,7 @@ def fit(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss: str, 
     """Train ``net`` in place with Adam for ``config.steps`` minibatch steps; return the final
     full-batch loss (MSE) or accuracy (classification)."""
     generator = torch.Generator().manual_seed(config.seed)
-    optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=config.lr)
+    optimizer = AdamW([p for p in net.parameters() if p.requires_grad], lr=config.lr, weight_decay=0.0)  # = Adam
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.mse_loss if loss == "mse" else F.cross_entropy
     net.train()
     for _ in range(config.steps):

@@ -29,6 +29,7 @@ from plasticlab.interventions import Intervention, TrainContext
 from plasticlab.runtime.checkpoint import load_latest_checkpoint, run_fingerprint, save_checkpoint, set_aside_stale_checkpoints
 from plasticlab.runtime.seeding import rng_state, set_rng_state
 from plasticlab.studies.base import RunSpec
+from plasticlab.optim import make_adamw
 from plasticlab.supervised.augment import crop_and_flip
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class TrainerConfig:
     grad_clip: float | None = None
     augment: bool = False
     checkpoint_every_epochs: int = 5
+    implementation: str = "plasticlab"  # AdamW from plasticlab.optim, or "torch"
 
     @classmethod
     def from_config(cls, protocol: dict[str, Any], optimizer: dict[str, Any]) -> "TrainerConfig":
@@ -136,9 +138,8 @@ def train_on_tasks(
         return intervention.build(make_net()).to(device)
 
     net = fresh_net()
-    # fused AdamW: one kernel per step instead of a Python loop over tensors (~1.7x on small CPU nets)
-    optimizer = torch.optim.AdamW(
-        net.parameters(), fused=True,
+    optimizer = make_adamw(
+        net.parameters(), config.implementation,
         **intervention.optimizer_kwargs({"lr": config.lr, "betas": config.betas, "eps": config.eps, "weight_decay": 0.0}),
     )
     ctx = TrainContext(net=net, optimizer=optimizer, fresh_net=fresh_net)
