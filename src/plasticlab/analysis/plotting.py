@@ -7,6 +7,7 @@ of the table it was drawn from in its text metadata.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -146,9 +147,11 @@ def line_panels(table: pd.DataFrame, metric: str, path: str | os.PathLike, *, pa
     panels = [p for p in (panel_order or sorted(set(rows[panel])))] if len(rows) else []
     order = list(series_order) if series_order is not None else sorted(set(rows[series]))
     palette = colours(order)
+    columns = min(max(len(panels), 1), 4)  # wrap into rows of at most four panels
+    n_rows = math.ceil(max(len(panels), 1) / columns)
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(4.2 * max(len(panels), 1) + 1.5, 3.6), squeeze=False)
-        for ax, name in zip(axes[0], panels):
+        fig, axes = plt.subplots(n_rows, columns, figsize=(4.2 * columns + 1.5, 3.4 * n_rows), squeeze=False)
+        for ax, name in zip(axes.flat, panels):
             for item in order:
                 line = rows[(rows[panel] == name) & (rows[series] == item)].sort_values("x")
                 if line.empty:
@@ -157,7 +160,10 @@ def line_panels(table: pd.DataFrame, metric: str, path: str | os.PathLike, *, pa
                 ax.fill_between(line["x"], line["ci_low"], line["ci_high"], alpha=0.18, color=palette[item], linewidth=0)
             ax.set_title(name)
             ax.set_xlabel(xlabel)
-        axes[0][0].set_ylabel(ylabel)
+        for ax in list(axes.flat)[len(panels):]:
+            ax.set_visible(False)
+        for row in axes:
+            row[0].set_ylabel(ylabel)
         handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5))
         if title:
