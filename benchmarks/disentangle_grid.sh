@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cores="${1:-2}"
 start=$(date +%s)
-snakemake --cores "$cores" --forcerun train_disentangle --quiet rules disentangle
+snakemake --cores "$cores" --forcerun train_disentangle --quiet rules -- disentangle
 end=$(date +%s)
 runs=$(ls -d results/runs/disentangle/*/seed=* | wc -l)
 echo "disentangle default grid: ${runs} runs in $((end - start)) s on ${cores} cores"
