@@ -198,17 +198,25 @@ def grouped_bars(table: pd.DataFrame, metric: str, path: str | os.PathLike, *, g
 
 def correlation_bars(table: pd.DataFrame, path: str | os.PathLike, *, title: str | None = None,
                      provenance: dict[str, Any] | None = None) -> Path:
-    """Horizontal bars of correlation coefficients (``mean``) with CI whiskers, one per metric."""
-    rows = table.sort_values("mean")
-    labels = [m.removeprefix("spearman_vs_") for m in rows["metric"]]
+    """Horizontal bars of correlation coefficients (``mean``) with CI whiskers: one group per
+    metric, one bar per ``variant`` (e.g. "all" pooled, then each variant)."""
+    metrics = list(dict.fromkeys(table.sort_values("metric")["metric"]))
+    variants = ["all", *sorted(set(table["variant"]) - {"all"})] if "all" in set(table["variant"]) else sorted(set(table["variant"]))
+    palette = colours(variants)
+    height = 0.8 / max(len(variants), 1)
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(6.0, 0.45 * len(rows) + 1.5))
-        errors = [rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]]
-        ax.barh(range(len(rows)), rows["mean"], xerr=errors, capsize=3, color=PALETTE[1])
-        ax.set_yticks(range(len(rows)), labels)
+        fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(metrics) * len(variants) + 1.5))
+        for i, variant in enumerate(variants):
+            rows = table[table["variant"] == variant].set_index("metric").reindex(metrics)
+            positions = [m + (i - (len(variants) - 1) / 2) * height for m in range(len(metrics))]
+            errors = [rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]]
+            ax.barh(positions, rows["mean"], height=height, xerr=errors, capsize=2, color=palette[variant],
+                    ecolor="0.4", label=variant)
+        ax.set_yticks(range(len(metrics)), [m.removeprefix("spearman_vs_") for m in metrics])
         ax.axvline(0.0, color="black", linewidth=0.8)
         ax.set_xlim(-1.05, 1.05)
         ax.set_xlabel("Spearman ρ")
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
         if title:
             ax.set_title(title)
         return save_figure(fig, path, provenance)

@@ -35,26 +35,32 @@ def plasticity_loss(probes: pd.DataFrame) -> pd.DataFrame:
 
 
 def rank_correlations(probes: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Spearman ρ between plasticity loss and each explanation over all (run, task) points, with a
-    bootstrap 95% CI that resamples whole runs (points of one run are not independent)."""
+    """Spearman ρ between plasticity loss and each explanation over (run, task) points, pooled over
+    variants (``variant = all``) and within each variant (pooling can let a between-variant
+    difference masquerade as a relation), with a bootstrap 95% CI resampling whole runs."""
     points = pd.concat([plasticity_loss(probes), probes[probes["metric"].isin(EXPLANATIONS) & (probes["tasks_done"] > 0)]])
     wide = points.pivot_table(index=["variant", "seed", "tasks_done"], columns="metric", values="value")
+    groups = {"all": wide, **{variant: part for variant, part in wide.groupby(level="variant")}}
+    return pd.DataFrame([row for name, part in groups.items() for row in _correlations(part, name, n_boot, seed)])
+
+
+def _correlations(wide: pd.DataFrame, name: str, n_boot: int, seed: int) -> list[dict[str, Any]]:
     present = [m for m in EXPLANATIONS if m in wide]
     runs = [group[["plasticity_loss", *present]].to_numpy() for _, group in wide.groupby(level=["variant", "seed"])]
     rng = np.random.default_rng(seed)
     samples = [np.concatenate([runs[i] for i in rng.integers(0, len(runs), len(runs))]) for _ in range(n_boot)]
+    everything = np.concatenate(runs)
     rows = []
     for column, metric in enumerate(present, start=1):
-        everything = np.concatenate(runs)
-        rho = spearmanr(everything[:, 0], everything[:, column]).statistic
-        with warnings.catch_warnings():  # a resample with a constant column has no ρ: dropped below
+        with warnings.catch_warnings():  # a constant column (or resample) has no ρ: reported as NaN / dropped
             warnings.simplefilter("ignore")
+            rho = spearmanr(everything[:, 0], everything[:, column]).statistic
             boots = np.array([spearmanr(sample[:, 0], sample[:, column]).statistic for sample in samples])
         finite = boots[np.isfinite(boots)]
         low, high = np.quantile(finite, [0.025, 0.975]) if len(finite) else (np.nan, np.nan)
-        rows.append({"variant": "all", "x": 0, "metric": f"spearman_vs_{metric}", "mean": rho, "ci_low": low,
+        rows.append({"variant": name, "x": 0, "metric": f"spearman_vs_{metric}", "mean": rho, "ci_low": low,
                      "ci_high": high, "n_seeds": len(runs)})
-    return pd.DataFrame(rows)
+    return rows
 
 
 @register
