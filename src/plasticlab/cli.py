@@ -19,9 +19,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
+
+if TYPE_CHECKING:  # imported lazily at run time: `plasticlab studies` should not pay for torch
+    from plasticlab.studies.base import RunSpec
 
 log = logging.getLogger("plasticlab")
 
@@ -53,52 +56,50 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _run_spec(args: argparse.Namespace) -> RunSpec:
+    """The run a train/probe command names, with torch's thread count set for it."""
     import torch
 
+    from plasticlab.studies.base import RunSpec
+
+    out = Path(args.out or f"results/runs/{args.study}/{args.variant}/seed={args.seed}")
+    torch.set_num_threads(args.threads)
+    return RunSpec(study=args.study, variant=args.variant, seed=args.seed, config=_load_run_config(args), out_dir=out,
+                   device=args.device, threads=args.threads)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
     from plasticlab import studies
     from plasticlab.runtime.provenance import provenance
     from plasticlab.runtime.results_io import write_json, write_parquet
-    from plasticlab.studies.base import RunSpec
 
     study = studies.get(args.study)
-    run_config = _load_run_config(args)
-    out = Path(args.out or f"results/runs/{args.study}/{args.variant}/seed={args.seed}")
-    torch.set_num_threads(args.threads)
-    run = RunSpec(study=args.study, variant=args.variant, seed=args.seed, config=run_config, out_dir=out,
-                  device=args.device, threads=args.threads)
+    run = _run_spec(args)
     crash = os.environ.get("PLASTICLAB_CRASH_AFTER_CHECKPOINTS")
-    log.info("training %s/%s seed %d on %s -> %s", args.study, args.variant, args.seed, args.device, out)
+    log.info("training %s/%s seed %d on %s -> %s", args.study, args.variant, args.seed, args.device, run.out_dir)
     started = time.time()
     metrics = study.train(run, crash_after_checkpoints=int(crash) if crash else None)
-    record = provenance(config=run_config, seed=args.seed, device=args.device, study=args.study, variant=args.variant,
+    record = provenance(config=run.config, seed=args.seed, device=args.device, study=args.study, variant=args.variant,
                         wall_seconds=round(time.time() - started, 3), status="complete")
-    write_parquet(out / "metrics.parquet", metrics, provenance=record)
-    write_json(out / "run.json", record)
+    write_parquet(run.out_dir / "metrics.parquet", metrics, provenance=record)
+    write_json(run.out_dir / "run.json", record)
     log.info("done in %.1f s: %d metric rows", time.time() - started, len(metrics))
     return 0
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    import torch
-
     from plasticlab import studies
     from plasticlab.runtime.provenance import provenance
     from plasticlab.runtime.results_io import write_parquet
-    from plasticlab.studies.base import RunSpec
 
     study = studies.get(args.study)
     if not hasattr(study, "probe"):
         raise KeyError(f"study {args.study!r} has no probe step")
-    run_config = _load_run_config(args)
-    out = Path(args.out or f"results/runs/{args.study}/{args.variant}/seed={args.seed}")
-    torch.set_num_threads(args.threads)
-    run = RunSpec(study=args.study, variant=args.variant, seed=args.seed, config=run_config, out_dir=out,
-                  device=args.device, threads=args.threads)
+    run = _run_spec(args)
     started = time.time()
     probes = study.probe(run)
-    write_parquet(out / "probes.parquet", probes,
-                  provenance=provenance(config=run_config, seed=args.seed, device=args.device, study=args.study,
+    write_parquet(run.out_dir / "probes.parquet", probes,
+                  provenance=provenance(config=run.config, seed=args.seed, device=args.device, study=args.study,
                                         variant=args.variant, wall_seconds=round(time.time() - started, 3)))
     log.info("probed %d snapshots in %.1f s", probes["tasks_done"].nunique(), time.time() - started)
     return 0

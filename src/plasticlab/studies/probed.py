@@ -8,7 +8,6 @@ measurements never slow training and can be recomputed from pulled checkpoints.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
