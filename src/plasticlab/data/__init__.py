@@ -19,6 +19,7 @@ LOADERS: dict[str, Callable[[Path], Dataset]] = {
 
 
 def available() -> list[str]:
+    """Registered dataset names, sorted."""
     return sorted(LOADERS)
 
 

@@ -29,15 +29,24 @@ class DatasetNotFoundError(FileNotFoundError):
     """Files of an on-disk dataset are missing; we never download, so say where to put them."""
 
     def __init__(self, dataset: str, directory: Path, missing: list[str]):
-        self.dataset, self.directory, self.missing = dataset, directory, missing
+        self.dataset, self.directory, self.missing = dataset, Path(directory), list(missing)
+        where = str(self.directory)
+        if not self.directory.is_absolute():  # a relative data_dir depends on the cwd: show both
+            where += f" (= {self.directory.absolute()})"
         super().__init__(
-            f"dataset {dataset!r} not found: missing {', '.join(missing)} in {directory}. "
+            f"dataset {dataset!r} not found: missing {', '.join(self.missing)} in {where}. "
             f"Put the files there, or point `data_dir` in the config (or PLASTICLAB_DATA_DIR) at the "
             f"directory that holds them; plasticlab never downloads data."
         )
 
+    def __reduce__(self) -> tuple[type, tuple[str, Path, list[str]]]:
+        # the default (cls(*args)) would call __init__ with the message alone: keep it picklable
+        # so it survives process pools.
+        return type(self), (self.dataset, self.directory, self.missing)
+
 
 def default_data_dir() -> Path:
+    """PLASTICLAB_DATA_DIR if set, else ./data (relative to the working directory)."""
     return Path(os.environ.get("PLASTICLAB_DATA_DIR", "data"))
 
 
@@ -50,7 +59,7 @@ def require_files(dataset: str, directory: Path, candidates: dict[str, list[str]
         if existing:
             found[key] = existing[0]
         else:
-            missing.append(names[0])
+            missing.append(names[0] if len(names) == 1 else f"{names[0]} (or {', '.join(names[1:])})")
     if missing:
         raise DatasetNotFoundError(dataset, directory, missing)
     return found

@@ -44,6 +44,7 @@ def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tup
 
 
 def load(data_dir: Path | None = None) -> Dataset:
+    """The 1797 digits as (n, 64) float32 in [0, 1], split 1347/450; ``data_dir`` is ignored."""
     pixels, labels = _read_embedded()
     x = (pixels / 16.0).astype(np.float32)
     train, test = stratified_split(labels, TEST_FRACTION, SPLIT_SEED)
