@@ -13,12 +13,9 @@ from torch import nn
 
 from plasticlab.metrics.curvature import hessian_top_eigenvalue_lanczos
 from plasticlab.metrics.probe import ProbeConfig, plasticity_probe
+from plasticlab.losses import LOSSES
 from plasticlab.metrics import representation as rep
 
-LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "cross_entropy": nn.functional.cross_entropy,
-    "mse": nn.functional.mse_loss,
-}
 
 
 def measure(net: nn.Module, make_fresh: Callable[[], nn.Module], inputs: torch.Tensor, targets: torch.Tensor,

@@ -21,7 +21,6 @@ from typing import Any, Callable
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -29,29 +28,11 @@ from plasticlab.interventions import Intervention, TrainContext
 from plasticlab.runtime.checkpoint import load_latest_checkpoint, run_fingerprint, save_checkpoint, set_aside_stale_checkpoints
 from plasticlab.runtime.seeding import rng_state, set_rng_state
 from plasticlab.studies.base import RunSpec
+from plasticlab.losses import LOSSES, SCORES
 from plasticlab.optim import make_adamw
 from plasticlab.supervised.augment import crop_and_flip
 
 log = logging.getLogger(__name__)
-
-
-def _r2(outputs: torch.Tensor, targets: torch.Tensor) -> float:
-    """Coefficient of determination over all output dimensions (1 = perfect fit)."""
-    residual = ((outputs - targets) ** 2).sum()
-    total = ((targets - targets.mean(dim=0)) ** 2).sum()
-    return float(1.0 - residual / total) if total > 0 else float("nan")
-
-
-# Loss of a task type, and the score reported beside it ("accuracy" for classification, "r2" for
-# regression); a registry so a new task type touches no loop code.
-LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "cross_entropy": F.cross_entropy,
-    "mse": F.mse_loss,
-}
-SCORES: dict[str, tuple[str, Callable[[torch.Tensor, torch.Tensor], float]]] = {
-    "cross_entropy": ("accuracy", lambda out, y: float((out.argmax(dim=1) == y).float().mean())),
-    "mse": ("r2", _r2),
-}
 
 
 @dataclass
