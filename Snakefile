@@ -17,6 +17,9 @@ include: "workflow/rules/warmstart.smk"
 include: "workflow/rules/disentangle.smk"
 include: "workflow/rules/understanding.smk"
 include: "workflow/rules/capacity.smk"
+include: "workflow/rules/qtd.smk"
+include: "workflow/rules/dcfp.smk"
+include: "workflow/rules/agents.smk"
 
 
 rule all:

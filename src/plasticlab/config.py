@@ -87,7 +87,8 @@ def variants(config: dict[str, Any], study: str) -> list[str]:
 
 
 def seeds(config: dict[str, Any], study: str) -> list[int]:
-    return list(range(int(config["studies"][study]["seeds"])))
+    """The ``seed=<s>`` run directories (jobs) of each variant of ``study``."""
+    return studies.get(study).job_seeds(config["studies"][study])
 
 
 def run_config(config: dict[str, Any], study: str, variant: str) -> dict[str, Any]:

@@ -59,3 +59,33 @@ def test_state_dict_round_trip_continues_identically():
         torch.testing.assert_close(a, b, rtol=0, atol=1e-7)
     with pytest.raises(ValueError, match="implementation"):
         make_adamw(net.parameters(), "sgd")
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_fused_path_matches_torch_fused_adamw(weight_decay):
+    """``fused=True`` calls the same kernel as torch.optim.AdamW(fused=True), without torch.optim."""
+    kwargs = {"lr": 3e-3, "betas": (0.8, 0.95), "eps": 1e-6, "weight_decay": weight_decay}
+    ours, our_opt = _train(lambda p: AdamW(p, fused=True, **kwargs), steps=20)
+    theirs, _ = _train(lambda p: torch.optim.AdamW(p, fused=True, **kwargs), steps=20)
+    loop, _ = _train(lambda p: AdamW(p, **kwargs), steps=20)
+    for a, b, c in zip(ours.parameters(), theirs.parameters(), loop.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+        torch.testing.assert_close(a, c, rtol=0, atol=1e-6)
+    assert all(float(s["step"]) == 20 for s in our_opt.state.values())
+
+
+def test_fused_state_round_trip_continues_identically():
+    whole, _ = _train(lambda p: AdamW(p, lr=1e-2, fused=True), steps=6)
+    net, optimizer = _train(lambda p: AdamW(p, lr=1e-2, fused=True), steps=3)
+    restored = AdamW(net.parameters(), lr=1e-2, fused=True)
+    restored.load_state_dict(optimizer.state_dict())
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(3):  # skip the batches the first three steps used
+        torch.randn(8, 5, generator=generator), torch.randint(0, 3, (8,), generator=generator)
+    for _ in range(3):
+        x, y = torch.randn(8, 5, generator=generator), torch.randint(0, 3, (8,), generator=generator)
+        restored.zero_grad(set_to_none=True)
+        F.cross_entropy(net(x), y).backward()
+        restored.step()
+    for a, b in zip(net.parameters(), whole.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

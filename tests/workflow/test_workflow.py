@@ -27,9 +27,20 @@ def test_dry_run_plans_every_run(extra, disentangle_runs):
     planned = planned_jobs(result.stdout + result.stderr)
     assert planned["train_warmstart"] == 7 * 5  # 7 variants × 5 seeds
     assert planned["train_disentangle"] == disentangle_runs  # streams × 8 interventions × 5 seeds
-    assert planned["aggregate"] == 4 and planned["plot_warmstart"] == 1 and planned["plot_disentangle"] == 1
+    # one aggregate per study (every study has exactly one plot rule)
+    assert planned["aggregate"] == sum(1 for rule in planned if rule.startswith("plot_"))
+    assert planned["plot_warmstart"] == 1 and planned["plot_disentangle"] == 1
+    # tabular studies: one job per variant and seed batch (default: all seeds in one job)
+    paper = bool(extra)
+    assert planned["train_qtd"] == (4 * 4 if paper else 2)  # environments × batches of 25 of 100 seeds
+    assert planned["train_dcfp"] == (5 * 3 if paper else 3)  # (environments + scaling) × batches of 10 of 30
+    assert planned["plot_qtd"] == planned["plot_dcfp"] == 1
     for study in ("understanding", "capacity"):  # 2 variants × 5 seeds, each trained then probed
         assert planned[f"train_{study}"] == planned[f"probe_{study}"] == 10
+    # agent studies (injection 2 + softmoe 6 + hare_tortoise 3 variants) share one training rule:
+    # default 2 environments × 2 seeds; paper 26 Atari-100k games × 5 seeds
+    assert planned["train_agent"] == (11 * 26 * 5 if paper else 11 * 2 * 2)
+    assert planned["plot_injection"] == planned["plot_softmoe"] == planned["plot_hare_tortoise"] == 1
 
 
 def test_lint_is_clean():

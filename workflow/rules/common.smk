@@ -53,3 +53,8 @@ def study_targets(study):
 
 def enabled_study_targets():
     return [path for study in plasticlab_config.enabled_studies(config) for path in study_targets(study)]
+
+
+def gpus_for_device(wildcards):
+    """GPUs a training job asks the scheduler for: one when the config's device is CUDA."""
+    return 1 if str(config.get("device", "cpu")).startswith("cuda") else 0

@@ -11,6 +11,7 @@ from plasticlab.interventions.registry import available, build, get, normalise_s
 _MODULES = [
     "reset",
     "shrink_perturb",
+    "softmoe",
     "hare_tortoise",
     "layernorm",
     "weight_decay",

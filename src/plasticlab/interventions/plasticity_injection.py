@@ -28,7 +28,9 @@ class InjectableNet(nn.Module):
 
     def __init__(self, net: nn.Sequential, head_layers: int):
         super().__init__()
-        weight_positions = [i for i, m in enumerate(net) if isinstance(m, (nn.Linear, nn.Conv2d))]
+        # a top-level module counts as a layer if it is or holds weight layers (e.g. a dueling head)
+        weight_positions = [i for i, m in enumerate(net)
+                            if any(isinstance(sub, (nn.Linear, nn.Conv2d)) for sub in m.modules())]
         if len(weight_positions) < head_layers + 1:
             raise ValueError(f"plasticity_injection: head_layers={head_layers} leaves no encoder")
         split = weight_positions[-head_layers]

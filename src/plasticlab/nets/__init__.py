@@ -8,6 +8,7 @@ from typing import Any, Callable, Sequence
 from torch import nn
 
 from plasticlab.nets.mlp import ACTIVATIONS, make_activation, make_mlp
+from plasticlab.nets.qnets import q_network
 from plasticlab.nets.resnet import make_resnet18
 
 
@@ -21,7 +22,12 @@ def _resnet18(input_shape: tuple[int, ...], n_classes: int, width: int = 64) -> 
 
 # Name → builder(input_shape, n_classes, **options); the options a config may set are the
 # builder's keyword parameters.
-BUILDERS: dict[str, Callable[..., nn.Module]] = {"mlp": _mlp, "resnet18": _resnet18}
+def _qnet(input_shape: tuple[int, ...], n_classes: int, torso: str = "nature", hidden: int = 512, head: str = "linear",
+          atoms: int = 1, noisy: bool = False, sigma0: float = 0.1, pixel_scale: float = 1 / 255) -> nn.Module:
+    return q_network(input_shape, n_classes, torso, hidden, head, atoms, noisy, sigma0, pixel_scale)
+
+
+BUILDERS: dict[str, Callable[..., nn.Module]] = {"mlp": _mlp, "resnet18": _resnet18, "qnet": _qnet}
 
 
 def _options(name: str) -> set[str]:
@@ -59,4 +65,4 @@ def weight_layers(net: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(name, module) for name, module in net.named_modules() if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d))]
 
 
-__all__ = ["ACTIVATIONS", "BUILDERS", "build_net", "check_spec", "make_activation", "make_mlp", "make_resnet18", "weight_layers"]
+__all__ = ["ACTIVATIONS", "BUILDERS", "build_net", "check_spec", "make_activation", "make_mlp", "make_resnet18", "q_network", "weight_layers"]

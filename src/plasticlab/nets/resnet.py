@@ -5,8 +5,37 @@ The variant used by the Hare & Tortoise and warm-starting CIFAR experiments (32�
 
 from __future__ import annotations
 
+import logging
+import platform
+from functools import lru_cache
+
 import torch
 from torch import nn
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def avoid_onednn_1x1_backward_on_avx2() -> bool:
+    """Switch off oneDNN (mkldnn) CPU convolutions on x86 CPUs without AVX-512.
+
+    With torch 2.13.0 on AVX2-only x86 CPUs (seen on an AMD EPYC), oneDNN's jit 1×1 convolution
+    weight gradient — the ResNet's projection shortcuts — crashes (SIGSEGV) with one thread and
+    stalls for many minutes with two. PyTorch's native convolutions are used instead there; GPUs
+    (cuDNN) and AVX-512 CPUs are unaffected. Returns whether it switched oneDNN off.
+    """
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return False
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    if "avx512f" in flags or not torch.backends.mkldnn.enabled:
+        return False
+    torch.backends.mkldnn.enabled = False
+    log.warning("x86 CPU without AVX-512: oneDNN convolutions switched off (its 1x1 convolution backward "
+                "crashes there); using PyTorch's native CPU convolutions")
+    return True
 
 
 class BasicBlock(nn.Module):
@@ -60,4 +89,5 @@ def make_resnet18(input_shape: tuple[int, ...], n_classes: int, width: int = 64)
         raise ValueError(f"resnet18 needs image inputs (channels, height, width), got input_shape {tuple(input_shape)}")
     if width < 1:
         raise ValueError(f"resnet18: width must be positive, got {width}")
+    avoid_onednn_1x1_backward_on_avx2()
     return ResNet18(input_shape[0], n_classes, width)

@@ -6,7 +6,7 @@ from importlib import import_module
 
 from plasticlab.studies.base import RunSpec, Study
 
-_MODULES = ["warmstart", "disentangle", "understanding", "capacity"]
+_MODULES = ["warmstart", "disentangle", "understanding", "capacity", "qtd", "dcfp", "injection", "softmoe", "hare_tortoise"]
 _REGISTRY: dict[str, Study] = {}
 
 

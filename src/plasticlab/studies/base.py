@@ -45,6 +45,11 @@ class Study:
         """Names of the runs' variants (one run directory each, per seed)."""
         return list(study_config["variants"])
 
+    def job_seeds(self, study_config: dict[str, Any]) -> list[int]:
+        """The ``seed=<s>`` run directories of each variant, one job each. Default: one per seed;
+        a study vectorised over seeds overrides this so one job runs a whole batch of seeds."""
+        return list(range(int(study_config["seeds"])))
+
     def run_config(self, study_config: dict[str, Any], variant: str) -> dict[str, Any]:
         """The part of the study config one run depends on (and nothing else, so changing a
         plotting option does not retrain)."""

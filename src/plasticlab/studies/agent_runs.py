@@ -1,0 +1,237 @@
+"""What the value-based agent studies share (injection, softmoe, hare_tortoise).
+
+A run's variant is ``<env>.<intervention>``: every intervention on every environment of the
+study's ``envs`` mapping, per seed. An environment entry may override the study's agent, model,
+agent options, protocol and intervention parameters (an Atari game needs the Nature torso and
+fewer steps on a CPU than a MinAtar game, so also an earlier injection step). Aggregation follows rliable (Agarwal et al. 2021): each run's score on a game is
+its final evaluation return, normalised per game (Atari: human-normalised; MinAtar: relative to
+the baseline variant's mean, 0 = no reward), then IQM / median / mean / optimality gap with
+stratified-bootstrap 95% CIs over runs, probability of improvement over the baseline,
+performance profiles, sample-efficiency curves and per-game scores.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from plasticlab import interventions, nets
+from plasticlab.studies.base import RunSpec, Study
+
+log = logging.getLogger(__name__)
+RUN_KEYS = ("agent", "agent_options", "model", "protocol")
+SCORE_LABEL = "normalised score (Atari: human-normalised; MinAtar: / plain agent)"
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``, recursively for mappings (no import of plasticlab.config,
+    which imports the studies)."""
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
+
+
+def enabled_envs(study_config: dict[str, Any]) -> list[str]:
+    """Environment names of the study, without those switched off with ``enabled: false``."""
+    return [name for name, entry in study_config["envs"].items() if entry.get("enabled", True)]
+
+
+def split_variant(variant: str) -> tuple[str, str]:
+    env, _, intervention = variant.partition(".")
+    return env, intervention
+
+
+class AgentStudy(Study):
+    """Base class: subclasses set name, paper, summary and the ``baseline`` intervention name."""
+
+    baseline: ClassVar[str] = "none"
+    figures = ("aggregates.png", "sample_efficiency.png", "per_game.png", "improvement.png",
+               "performance_profile.png", "diagnostics.png")
+
+    def variants(self, study_config: dict[str, Any]) -> list[str]:
+        return [f"{env}.{intervention}" for env in enabled_envs(study_config) for intervention in study_config["variants"]]
+
+    def run_config(self, study_config: dict[str, Any], variant: str) -> dict[str, Any]:
+        env_name, intervention = split_variant(variant)
+        entry = study_config["envs"][env_name]
+        overrides = dict(entry.get("overrides", {}))
+        variants = {**study_config["variants"], **overrides.pop("variants", {})}
+        config = {k: v for k, v in study_config.items() if k in RUN_KEYS}
+        config = _deep_merge(config, overrides)
+        config.update(variant=variant, env=entry["env"], interventions=variants[intervention])
+        return config
+
+    def check(self, study_config: dict[str, Any]) -> None:
+        from plasticlab.agents import get_agent
+        from plasticlab.agents.loop import Protocol
+        from plasticlab.envs import check_env_spec
+
+        bad = [name for name in [*study_config["variants"], *study_config["envs"]] if "." in name]
+        if bad:
+            raise ValueError(f"variant and env names may not contain '.': {', '.join(bad)}")
+        if self.baseline not in study_config["variants"]:
+            raise KeyError(f"the {self.name} study compares against variant {self.baseline!r}; add it to variants")
+        if not enabled_envs(study_config):
+            raise ValueError("no enabled environment in envs")
+        for env_name in enabled_envs(study_config):
+            if "env" not in study_config["envs"][env_name]:
+                raise KeyError(f"envs.{env_name}: needs an env: {{suite: ..., game: ...}}")
+            config = self.run_config(study_config, f"{env_name}.{self.baseline}")
+            where = f"envs.{env_name}"
+            unknown = sorted(set(study_config["envs"][env_name].get("overrides", {}).get("variants", {}))
+                             - set(study_config["variants"]))
+            if unknown:
+                raise KeyError(f"{where}.overrides.variants: {', '.join(map(repr, unknown))} not among the study's variants")
+            try:
+                for name in study_config["variants"]:
+                    interventions.validate(self.run_config(study_config, f"{env_name}.{name}")["interventions"])
+                check_env_spec(config["env"])
+                nets.check_spec(config["model"])
+                get_agent(config["agent"]).config_class.from_options(config.get("agent_options"))
+                Protocol.from_config(config["protocol"])
+            except TypeError as error:
+                raise ValueError(f"{where}.protocol: {error}") from None
+            except (KeyError, ValueError) as error:
+                message = error.args[0] if error.args else str(error)
+                raise type(error)(f"{where}: {message}") from None
+
+    def train(self, run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.DataFrame:
+        from plasticlab.agents.loop import train_agent
+
+        env_name, intervention = split_variant(run.variant)
+        frame = train_agent(run, crash_after_checkpoints=crash_after_checkpoints)
+        return frame.assign(env=env_name, intervention=intervention, game=run.config["env"]["game"],
+                            suite=run.config["env"]["suite"])
+
+    # aggregation ----------------------------------------------------------------------------
+    def aggregate(self, metrics: pd.DataFrame, study_config: dict[str, Any]) -> pd.DataFrame:
+        """One long table; ``kind`` says which figure a row belongs to."""
+        from plasticlab.analysis import rl_stats
+
+        plot = study_config.get("plot", {})
+        n_boot = int(plot.get("bootstrap_samples", 2000))
+        evals = metrics[metrics["phase"] == "eval"]
+        envs = enabled_envs(study_config)
+        interventions = list(study_config["variants"])
+        evals = _with_progress(evals[evals["env"].isin(envs)])
+        curves_raw = _eval_curves(evals, envs, interventions)            # {intervention: (runs, tasks, points)}
+        steps = np.sort(evals["x"].unique())
+        curves = _normalise(curves_raw, envs, study_config, self.baseline)
+        finals = {name: curve[..., -1] for name, curve in curves.items()}
+        taus = np.linspace(0.0, float(plot.get("profile_max", 2.0)), 41)
+        stats_parts = [
+            rl_stats.aggregate_table(finals, n_boot=n_boot).assign(kind="aggregate"),
+            rl_stats.sample_efficiency_table(curves, steps, n_boot=n_boot).assign(kind="curve"),
+            rl_stats.per_task_table(finals, envs, n_boot=n_boot).assign(kind="per_game"),
+            rl_stats.improvement_table(finals, self.baseline, n_boot=n_boot).assign(kind="improvement"),
+            rl_stats.profile_table(finals, taus, n_boot=n_boot).assign(kind="profile"),
+        ]
+        parts = [part.rename(columns={"variant": "intervention"}) for part in stats_parts]
+        parts += [_diagnostics_table(metrics), _diverged_table(metrics)]
+        return pd.concat([p for p in parts if len(p)], ignore_index=True)
+
+    def plot(self, table: pd.DataFrame, out_dir: Path, provenance: dict[str, Any]) -> list[Path]:
+        from plasticlab.analysis import line_panels, rl_plots
+
+        def rows(kind: str) -> pd.DataFrame:
+            return table[table["kind"] == kind].rename(columns={"intervention": "variant"})
+
+        order = [self.baseline] + sorted(set(table["intervention"].dropna()) - {self.baseline})
+        title = f"{self.name}: {self.summary}"
+        diagnostics = table[table["kind"] == "diagnostic"]
+        curve_steps = rows("curve")["step"]
+        curve_x = "fraction of each run (environment steps)" if curve_steps.max() <= 1 else "environment steps"
+        return [
+            rl_plots.interval_estimates_plot(rows("aggregate"), out_dir / "aggregates.png", variants=order,
+                                             provenance=provenance, title=title, xlabel=SCORE_LABEL),
+            rl_plots.sample_efficiency_plot(rows("curve"), out_dir / "sample_efficiency.png", variants=order,
+                                            provenance=provenance, xlabel=curve_x),
+            rl_plots.per_task_bars(rows("per_game"), out_dir / "per_game.png", variants=order, provenance=provenance,
+                                   ylabel=SCORE_LABEL),
+            rl_plots.improvement_plot(rows("improvement"), out_dir / "improvement.png", variants=order,
+                                      provenance=provenance),
+            rl_plots.performance_profile_plot(rows("profile"), out_dir / "performance_profile.png", variants=order,
+                                              provenance=provenance),
+            line_panels(diagnostics, "diagnostic", out_dir / "diagnostics.png", panel="panel", series="intervention",
+                        series_order=order,
+                        xlabel="environment steps", ylabel="mean over seeds",
+                        title="Plasticity diagnostics (95% bootstrap CI over seeds)", provenance=provenance),
+        ]
+
+
+def _with_progress(evals: pd.DataFrame) -> pd.DataFrame:
+    """Add the curve's x: environment steps if every environment runs equally long, otherwise
+    the fraction of its run (environments of different lengths share one curve)."""
+    lengths = evals.groupby("env")["step"].transform("max")
+    if lengths.nunique() <= 1:
+        return evals.assign(x=evals["step"].astype(float))
+    return evals.assign(x=(evals["step"] / lengths).round(6))
+
+
+def _eval_curves(evals: pd.DataFrame, envs: list[str], interventions: list[str]) -> dict[str, np.ndarray]:
+    """Raw evaluation returns as ``{intervention: (n_seeds, n_envs, n_points)}`` over ``x``.
+
+    A diverged run stops early: its later points repeat its last evaluation (the score it ended
+    with), so it counts in every aggregate instead of silently dropping out.
+    """
+    steps = np.sort(evals["x"].unique())
+    curves: dict[str, np.ndarray] = {}
+    for intervention in interventions:
+        per_env = []
+        for env in envs:
+            rows = evals[(evals["intervention"] == intervention) & (evals["env"] == env)]
+            wide = rows.pivot_table(index="seed", columns="x", values="value", aggfunc="mean").reindex(columns=steps)
+            if wide.empty:
+                raise ValueError(f"no evaluation returns for {env}.{intervention}")
+            per_env.append(wide.ffill(axis=1).to_numpy())
+        seeds = {a.shape[0] for a in per_env}
+        if len(seeds) > 1:
+            raise ValueError(f"{intervention}: different numbers of seeds per environment {sorted(seeds)}")
+        curves[intervention] = np.stack(per_env, axis=1)
+    return curves
+
+
+def _normalise(curves: dict[str, np.ndarray], envs: list[str], study_config: dict[str, Any],
+               baseline: str) -> dict[str, np.ndarray]:
+    """Per environment: Atari-100k games human-normalised, others relative to the baseline."""
+    from plasticlab.analysis.reference_scores import ATARI_100K_GAMES, normalise
+
+    columns: dict[str, list[np.ndarray]] = {name: [] for name in curves}
+    for index, env in enumerate(envs):
+        spec = study_config["envs"][env]["env"]
+        single = {name: curve[:, index:index + 1] for name, curve in curves.items()}
+        method = "human" if spec["suite"] == "ale" and spec["game"] in ATARI_100K_GAMES else "baseline"
+        try:
+            scaled = normalise(single, [spec["game"]], method, baseline=baseline)
+        except ValueError as error:
+            log.warning("%s: %s; reporting raw returns for this environment", env, error)
+            scaled = normalise(single, [spec["game"]], "raw")
+        for name in curves:
+            columns[name].append(scaled[name])
+    return {name: np.concatenate(parts, axis=1) for name, parts in columns.items()}
+
+
+def _diagnostics_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Dormant fractions and feature rank over training, mean and CI over seeds per variant."""
+    from plasticlab.analysis import summarise
+
+    diag = metrics[metrics["phase"] == "diagnostics"]
+    if diag.empty:
+        return diag.iloc[:, :0]
+    table = summarise(diag, x="step")
+    parts = table["variant"].map(split_variant)
+    return table.assign(kind="diagnostic", env=parts.str[0], intervention=parts.str[1],
+                        panel=parts.str[0] + ": " + table["metric"], quantity=table["metric"],
+                        metric="diagnostic").drop(columns=["variant"])
+
+
+def _diverged_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    summary = metrics[(metrics["phase"] == "summary") & (metrics["metric"] == "diverged")]
+    counts = summary.groupby(["variant"], as_index=False)["value"].sum().rename(columns={"value": "diverged_runs"})
+    parts = counts["variant"].map(split_variant)
+    return counts.assign(kind="diverged", env=parts.str[0], intervention=parts.str[1]).drop(columns=["variant"])

@@ -1,0 +1,79 @@
+"""The qtd and dcfp studies end to end on tiny configs: train → aggregate → plot, and config errors."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from plasticlab import config as cfg
+from plasticlab import studies
+from plasticlab.analysis import read_png_provenance
+from plasticlab.studies.base import RunSpec
+
+QTD = {"seeds": 5, "seeds_per_job": 3, "discounts": [0.5], "updates": [5, 100], "step_sizes": [0.1, 0.5, 3.0],
+       "quantiles": [4], "environments": {"chain": {"name": "chain", "states": 3}},
+       "noise": {"none": {"name": "none"}, "t": {"name": "heavy_tailed", "scale": 1.0}}}
+DCFP = {"seeds": 3, "discounts": [0.8], "atoms": [11], "samples": [5, 50], "methods": ["dcfp", "categorical_dp", "quantile_dp"],
+        "tolerance": 1e-9, "monte_carlo_samples": 2000, "environments": {"two_state": {"name": "two_state"}},
+        "scaling": {"states": [4], "atoms": [5, 9], "samples": 5, "gamma": 0.8, "tolerance": 1e-9, "concentration": 1.0}}
+
+
+def _run_all(name: str, section: dict, tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    config = {"studies": {name: section}}
+    cfg.check_config(config)
+    study = studies.get(name)
+    frames = [study.train(RunSpec(name, v, job, cfg.run_config(config, name, v), tmp_path / v))
+              for v in cfg.variants(config, name) for job in cfg.seeds(config, name)]
+    metrics = pd.concat(frames, ignore_index=True)
+    table = study.aggregate(metrics, section)
+    written = study.plot(table, tmp_path / "figures", {"inputs": ["table.csv"]})
+    assert [p.name for p in written] == list(study.figures)
+    assert all(p.stat().st_size > 10_000 and read_png_provenance(p) == {"inputs": ["table.csv"]} for p in written)
+    return metrics, table
+
+
+def test_qtd_study_batches_seeds_and_finds_best_step_sizes(tmp_path):
+    assert cfg.seeds({"studies": {"qtd": QTD}}, "qtd") == [0, 1]  # 5 seeds in batches of 3
+    metrics, table = _run_all("qtd", QTD, tmp_path)
+    assert sorted(metrics["seed"].unique()) == [0, 1, 2, 3, 4]
+    assert set(metrics["method"]) == {"td", "qtd_m4"} and set(metrics["noise"]) == {"none", "t"}
+    mse = table[table["metric"] == "mse"]
+    assert (mse["n_seeds"] == 5).all() and (mse["ci_low"] <= mse["mean"]).all()
+    # TD with α = 3 > 2 diverges: reported, and never chosen as best
+    diverged = table[table["metric"] == "diverged_fraction"]
+    assert set(diverged["method"]) == {"td"} and set(diverged["step_size"]) == {3.0}
+    best = table[(table["metric"] == "mse_at_best_step_size") & (table["x"] == 100)]
+    assert len(best) == 4 and (best.loc[best["method"] == "td", "step_size"] < 3.0).all()
+    for (noise, method), rows in mse[mse["x"] == 100].groupby(["noise", "method"]):
+        assert best[(best["noise"] == noise) & (best["method"] == method)]["mean"].iloc[0] == pytest.approx(rows["mean"].min())
+    ratio = table[table["metric"] == "log10_mse_ratio_to_td"]
+    assert set(ratio["method"]) == {"qtd_m4"} and len(ratio) == 4
+
+
+def test_dcfp_study_errors_and_timings(tmp_path):
+    metrics, table = _run_all("dcfp", DCFP, tmp_path)
+    w1 = metrics[metrics["metric"] == "w1_max"].pivot_table(index=["seed", "samples"], columns="method", values="value")
+    np.testing.assert_allclose(w1["dcfp"], w1["categorical_dp"], atol=1e-6)  # same fixed point
+    assert (w1.to_numpy() > 0).all() and (w1.to_numpy() < 4.0).all()  # returns lie in [0, 5]
+    scaling = table[table["variant"] == "scaling"]
+    assert set(scaling["metric"]) == {"seconds", "iterations", "cdf_gap_to_dcfp", "speedup_of_dcfp"}
+    assert (scaling.loc[scaling["metric"] == "cdf_gap_to_dcfp", "mean"] < 1e-7).all()
+
+
+@pytest.mark.parametrize("name, mutate, expected", [
+    ("qtd", lambda s: s["environments"].update(bad={"name": "maze"}), "maze"),
+    ("qtd", lambda s: s["noise"].update(bad={"name": "gaussian", "sigma": 1}), "sigma"),
+    ("qtd", lambda s: s.update(step_sizes=[]), "step_sizes"),
+    ("dcfp", lambda s: s.update(methods=["dcfp", "montecarlo"]), "montecarlo"),
+    ("dcfp", lambda s: s["environments"].update(noisy={"name": "chain", "noise": {"name": "gaussian"}}), "unbounded"),
+    ("dcfp", lambda s: s["environments"].update(scaling={"name": "chain"}), "reserved"),
+])
+def test_bad_tabular_config_names_the_key(name, mutate, expected):
+    section = copy.deepcopy({"qtd": QTD, "dcfp": DCFP}[name])
+    mutate(section)
+    with pytest.raises(cfg.ConfigError, match=expected):
+        cfg.check_config({"studies": {name: section}})
