@@ -34,7 +34,7 @@ from plasticlab.agents.dqn import DQN
 from plasticlab.agents.replay import FrameReplay, FrameStacker
 from plasticlab.envs import make_env
 from plasticlab.metrics.representation import dormant_fraction, layer_activations, srank
-from plasticlab.runtime.checkpoint import load_latest_checkpoint, run_fingerprint, save_checkpoint, set_aside_stale_checkpoints
+from plasticlab.runtime.checkpoint import load_resumable_checkpoint, run_fingerprint, save_checkpoint
 from plasticlab.runtime.seeding import rng_state, seed_everything, set_rng_state
 from plasticlab.studies.base import RunSpec
 
@@ -154,12 +154,7 @@ def train_agent(run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.
     state = LoopState()
 
     fingerprint = run_fingerprint(run)
-    resumed = load_latest_checkpoint(run.checkpoint_dir)
-    if resumed is not None and resumed[1].get("fingerprint") != fingerprint:
-        stale = set_aside_stale_checkpoints(run.checkpoint_dir, resumed[1].get("fingerprint"))
-        log.warning("checkpoints in %s belong to a different run config; kept them in %s and started fresh",
-                    run.checkpoint_dir, stale)
-        resumed = None
+    resumed = load_resumable_checkpoint(run.checkpoint_dir, fingerprint)
     if resumed is not None:
         _, saved = resumed
         agent.load_state_dict(saved["agent"])

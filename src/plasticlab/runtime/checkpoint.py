@@ -104,3 +104,18 @@ def set_aside_stale_checkpoints(directory: str | Path, fingerprint: str | None) 
         target = directory.with_name(f"{directory.name}.stale-{fingerprint or 'unknown'}-{suffix}")
     directory.rename(target)
     return target
+
+
+def load_resumable_checkpoint(directory: str | Path, fingerprint: str) -> tuple[int, dict[str, Any]] | None:
+    """The newest readable checkpoint written by *this* run config, or None.
+
+    Checkpoints of another config (a changed run fingerprint) are set aside, kept, with a
+    warning, and never resumed: resuming them would silently mix two experiments.
+    """
+    resumed = load_latest_checkpoint(directory)
+    if resumed is not None and resumed[1].get("fingerprint") != fingerprint:
+        stale = set_aside_stale_checkpoints(directory, resumed[1].get("fingerprint"))
+        log.warning("checkpoints in %s belong to a different run config; kept them in %s and started fresh",
+                    directory, stale)
+        return None
+    return resumed

@@ -25,7 +25,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from plasticlab.interventions import Intervention, TrainContext
-from plasticlab.runtime.checkpoint import load_latest_checkpoint, run_fingerprint, save_checkpoint, set_aside_stale_checkpoints
+from plasticlab.runtime.checkpoint import load_resumable_checkpoint, run_fingerprint, save_checkpoint
 from plasticlab.runtime.seeding import rng_state, set_rng_state
 from plasticlab.studies.base import RunSpec
 from plasticlab.losses import LOSSES, SCORES
@@ -130,12 +130,7 @@ def train_on_tasks(
     start_task, start_epoch = 0, 0
 
     fingerprint = run_fingerprint(run)
-    resumed = load_latest_checkpoint(run.checkpoint_dir)
-    if resumed is not None and resumed[1].get("fingerprint") != fingerprint:
-        stale = set_aside_stale_checkpoints(run.checkpoint_dir, resumed[1].get("fingerprint"))
-        log.warning("checkpoints in %s belong to a different run config; kept them in %s and started fresh",
-                    run.checkpoint_dir, stale)
-        resumed = None
+    resumed = load_resumable_checkpoint(run.checkpoint_dir, fingerprint)
     if resumed is not None:
         position, state = resumed
         net.load_state_dict(state["net"])
