@@ -18,7 +18,8 @@ import time
 
 import numpy as np
 
-from plasticlab.tabular import build_mrp, categorical_dp, dcfp, empirical_model, learners_for, qtd, run_grid, td
+from plasticlab.tabular import build_mrp, empirical_model, learners_for, qtd, run_grid, td
+from plasticlab.tabular.dcfp import time_dcfp_vs_dp
 from plasticlab.tabular.methods import support
 from plasticlab.tabular.projections import atoms_between
 
@@ -86,14 +87,9 @@ def dcfp_benchmark(states: list[int], atoms: list[int], gammas: list[float], sam
                 mrp = build_mrp({"name": "random", "states": s, "concentration": 1.0, "env_seed": s}, gamma)
                 model = empirical_model(mrp, samples, np.random.default_rng(s))
                 grid = atoms_between(*support(mrp.reward_bounds(), gamma), k)
-                start = time.perf_counter()
-                direct = dcfp(model, grid)
-                t_dcfp = time.perf_counter() - start
-                start = time.perf_counter()
-                iterated, iterations = categorical_dp(model, grid, tol=tol)
-                t_dp = time.perf_counter() - start
-                gap = np.abs(np.cumsum(direct - iterated, axis=1)).max()
-                print(f"{gamma:5.2f} {s:5d} {k:5d} {t_dcfp:9.4f} {t_dp:9.4f} {iterations:6d} {t_dp / t_dcfp:7.1f} {gap:9.1e}")
+                t = time_dcfp_vs_dp(model, grid, tol)
+                print(f"{gamma:5.2f} {s:5d} {k:5d} {t.dcfp_seconds:9.4f} {t.dp_seconds:9.4f} {t.iterations:6d} "
+                      f"{t.dp_seconds / t.dcfp_seconds:7.1f} {t.cdf_gap:9.1e}")
 
 
 def main() -> None:

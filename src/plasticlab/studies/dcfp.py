@@ -26,7 +26,8 @@ from tqdm.auto import tqdm
 
 from plasticlab.studies import register
 from plasticlab.studies.base import RunSpec, Study
-from plasticlab.tabular import build_mrp, categorical_dp, dcfp, empirical_model
+from plasticlab.tabular import build_mrp, empirical_model
+from plasticlab.tabular.dcfp import time_dcfp_vs_dp
 from plasticlab.tabular.batches import batch_rng, batch_seeds, job_count
 from plasticlab.tabular.distances import uniform, wasserstein1
 from plasticlab.tabular.methods import get_method, support
@@ -127,19 +128,14 @@ class DCFP(Study):
                              "env_seed": int(seed)}, gamma)
             model = empirical_model(mrp, int(config["samples"]), batch_rng(run.seed, "scaling", states, seed))
             atoms = atoms_between(*support(mrp.reward_bounds(), gamma), int(n_atoms))  # type: ignore[arg-type]
-            start = time.perf_counter()
-            exact = dcfp(model, atoms)
-            dcfp_seconds = time.perf_counter() - start
-            start = time.perf_counter()
-            iterated, iterations = categorical_dp(model, atoms, tol=tol)
-            dp_seconds = time.perf_counter() - start
-            gap = float(np.abs(np.cumsum(exact - iterated, axis=1)).max())
+            timing = time_dcfp_vs_dp(model, atoms, tol)
             common = dict(seed=seed, gamma=gamma, states=int(states), atoms=int(n_atoms))
-            rows += [dict(common, method="dcfp", metric="seconds", value=dcfp_seconds),
-                     dict(common, method="categorical_dp", metric="seconds", value=dp_seconds),
-                     dict(common, method="categorical_dp", metric="iterations", value=float(iterations)),
-                     dict(common, method="categorical_dp", metric="cdf_gap_to_dcfp", value=gap),
-                     dict(common, method="categorical_dp", metric="speedup_of_dcfp", value=dp_seconds / dcfp_seconds)]
+            rows += [dict(common, method="dcfp", metric="seconds", value=timing.dcfp_seconds),
+                     dict(common, method="categorical_dp", metric="seconds", value=timing.dp_seconds),
+                     dict(common, method="categorical_dp", metric="iterations", value=float(timing.iterations)),
+                     dict(common, method="categorical_dp", metric="cdf_gap_to_dcfp", value=timing.cdf_gap),
+                     dict(common, method="categorical_dp", metric="speedup_of_dcfp",
+                          value=timing.dp_seconds / timing.dcfp_seconds)]
         return pd.DataFrame(rows)
 
     def aggregate(self, metrics: pd.DataFrame, study_config: dict[str, Any]) -> pd.DataFrame:

@@ -12,6 +12,9 @@ Each column of C_r has at most two non-zeros (γΔ < Δ), so M has ≤ 2·S·N·
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
@@ -55,3 +58,27 @@ def dcfp(model: Model, atoms: np.ndarray) -> np.ndarray:
     system = (sp.identity(matrix.shape[0], format="csc") - matrix.tocsc()).tocsc()
     cdf = spsolve(system, offset).reshape(model.n_states, len(atoms) - 1)
     return cdf_to_probs(cdf)
+
+
+@dataclass(frozen=True)
+class SolveTiming:
+    """DCFP's one solve against categorical DP iterated to ``tol`` on the same model and atoms."""
+
+    dcfp_seconds: float
+    dp_seconds: float
+    iterations: int
+    cdf_gap: float  # max |F_dcfp − F_dp| over states and atoms: both must find the same fixed point
+
+
+def time_dcfp_vs_dp(model: Model, atoms: np.ndarray, tol: float) -> SolveTiming:
+    """Wall time of both ways to the categorical fixed point (the study's scaling runs and the benchmark)."""
+    from plasticlab.tabular.categorical_dp import categorical_dp
+
+    start = time.perf_counter()
+    direct = dcfp(model, atoms)
+    dcfp_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    iterated, iterations = categorical_dp(model, atoms, tol=tol)
+    dp_seconds = time.perf_counter() - start
+    gap = float(np.abs(np.cumsum(direct - iterated, axis=1)).max())
+    return SolveTiming(dcfp_seconds, dp_seconds, int(iterations), gap)
