@@ -139,26 +139,37 @@ def bars_at_x(table: pd.DataFrame, metric: str, path: str | os.PathLike, *, x: f
         return save_figure(fig, path, provenance)
 
 
-def line_panels(table: pd.DataFrame, metric: str, path: str | os.PathLike, *, panel: str, series: str, xlabel: str,
-                ylabel: str, title: str | None = None, series_order: Sequence[str] | None = None,
-                panel_order: Sequence[str] | None = None, provenance: dict[str, Any] | None = None) -> Path:
-    """One panel per value of ``panel`` (e.g. stream), one banded line per ``series`` value."""
-    rows = table[table["metric"] == metric]
+def line_panels(table: pd.DataFrame, metric: str | None, path: str | os.PathLike, *, panel: str, series: str,
+                xlabel: str, ylabel: str, title: str | None = None, series_order: Sequence[str] | None = None,
+                panel_order: Sequence[str] | None = None, provenance: dict[str, Any] | None = None, x: str = "x",
+                columns: int = 4, logx: bool = False, logy: bool = False, bands: bool = True,
+                dashed: Sequence[str] = ()) -> Path:
+    """One panel per value of ``panel`` (e.g. stream), one banded line per ``series`` value.
+
+    ``metric`` selects rows by the ``metric`` column (None: the table as given); ``dashed`` series
+    are drawn dashed and on top (methods that coincide with another by design).
+    """
+    rows = table[table["metric"] == metric] if metric is not None else table
     panels = [p for p in (panel_order or sorted(set(rows[panel])))] if len(rows) else []
-    order = list(series_order) if series_order is not None else sorted(set(rows[series]))
+    order = list(series_order) if series_order is not None else sorted(set(rows[series])) if len(rows) else []
     palette = colours(order)
-    columns = min(max(len(panels), 1), 4)  # wrap into rows of at most four panels
+    columns = min(max(len(panels), 1), columns)  # wrap into rows of at most `columns` panels
     n_rows = math.ceil(max(len(panels), 1) / columns)
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(n_rows, columns, figsize=(4.2 * columns + 1.5, 3.4 * n_rows), squeeze=False)
         for ax, name in zip(axes.flat, panels):
             for item in order:
-                line = rows[(rows[panel] == name) & (rows[series] == item)].sort_values("x")
+                line = rows[(rows[panel] == name) & (rows[series] == item)].sort_values(x)
                 if line.empty:
                     continue
-                ax.plot(line["x"], line["mean"], marker="o", markersize=2.5, label=item, color=palette[item])
-                ax.fill_between(line["x"], line["ci_low"], line["ci_high"], alpha=0.18, color=palette[item], linewidth=0)
+                ax.plot(line[x], line["mean"], marker="o", markersize=2.5, label=item, color=palette[item],
+                        linestyle="--" if item in dashed else "-", zorder=3 if item in dashed else 2)
+                if bands:
+                    ax.fill_between(line[x], line["ci_low"], line["ci_high"], alpha=0.18, color=palette[item],
+                                    linewidth=0)
             ax.set_title(name)
+            ax.set_xscale("log" if logx else "linear")
+            ax.set_yscale("log" if logy else "linear")
             ax.set_xlabel(xlabel)
         for ax in list(axes.flat)[len(panels):]:
             ax.set_visible(False)

@@ -6,17 +6,12 @@ Drawn from the tidy tables (``mean``, ``ci_low``, ``ci_high``) in the project's 
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Sequence
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from plasticlab.analysis.plotting import STYLE, colours, save_figure  # noqa: E402
+from plasticlab.analysis.plotting import line_panels
 
 
 def panel_label(row: pd.Series, keys: Sequence[str]) -> str:
@@ -30,35 +25,11 @@ def log_panels(table: pd.DataFrame, path: str | Path, *, panels: Sequence[str], 
                xlabel: str, ylabel: str, title: str, provenance: dict[str, Any] | None = None,
                series_order: Sequence[str] | None = None, columns: int = 4, logx: bool = True,
                logy: bool = True, bands: bool = True, dashed: Sequence[str] = ()) -> Path:
-    """One panel per distinct value of ``panels`` columns, one banded line per ``series`` value
-    (``dashed`` series on top, for methods that coincide with another by design)."""
-    rows = table.assign(_panel=table.apply(lambda r: panel_label(r, panels), axis=1)) if len(table) else table
-    names = list(dict.fromkeys(rows["_panel"])) if len(rows) else []
-    order = list(series_order) if series_order is not None else sorted(set(rows[series])) if len(rows) else []
-    palette = colours(order)
-    columns = min(max(len(names), 1), columns)
-    n_rows = math.ceil(max(len(names), 1) / columns)
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(n_rows, columns, figsize=(3.8 * columns + 1.6, 3.1 * n_rows), squeeze=False)
-        for ax, name in zip(axes.flat, names):
-            for item in order:
-                line = rows[(rows["_panel"] == name) & (rows[series] == item)].sort_values(x)
-                if line.empty:
-                    continue
-                ax.plot(line[x], line["mean"], marker="o", markersize=2.5, label=item, color=palette[item],
-                        linestyle="--" if item in dashed else "-", zorder=3 if item in dashed else 2)
-                if bands:
-                    ax.fill_between(line[x], line["ci_low"], line["ci_high"], alpha=0.18, color=palette[item], linewidth=0)
-            ax.set_title(name, fontsize=10)
-            ax.set_xscale("log" if logx else "linear")
-            ax.set_yscale("log" if logy else "linear")
-            ax.set_xlabel(xlabel)
-        for ax in list(axes.flat)[len(names):]:
-            ax.set_visible(False)
-        for row in axes:
-            row[0].set_ylabel(ylabel)
-        handles, labels = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5))
-        fig.suptitle(title, y=1.0)
-        fig.tight_layout()
-        return save_figure(fig, path, provenance)
+    """One panel per distinct combination of the ``panels`` columns (in table order), one banded
+    line per ``series`` value, log axes by default: the shared ``line_panels`` with a panel label."""
+    rows = table.assign(_panel=table.apply(lambda r: panel_label(r, panels), axis=1)) if len(table) else \
+        table.assign(_panel=pd.Series(dtype=str))
+    return line_panels(rows, None, path, panel="_panel", series=series, xlabel=xlabel, ylabel=ylabel, title=title,
+                       series_order=series_order, panel_order=list(dict.fromkeys(rows["_panel"])),
+                       provenance=provenance, x=x, columns=columns, logx=logx, logy=logy, bands=bands,
+                       dashed=dashed)
