@@ -196,7 +196,7 @@ def train_agent(run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.
         run_evaluation()
     progress = tqdm(total=protocol.steps, initial=state.step, desc=f"{run.study}/{run.variant}/seed={run.seed}",
                     unit="step", disable=None, mininterval=2.0)
-    losses: list[torch.Tensor] = [torch.tensor(loss) for loss in state.pending_losses]
+    losses: list[torch.Tensor] = [torch.tensor(loss, device=agent.device) for loss in state.pending_losses]
     while state.step < protocol.steps and not state.diverged:
         frame, info = env.reset(seed=_episode_seed(run.seed, state.episode))
         obs = stacker.reset(frame)

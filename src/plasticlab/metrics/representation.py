@@ -16,8 +16,9 @@ from torch import nn
 
 
 def singular_values(features: torch.Tensor) -> torch.Tensor:
-    """Singular values of an (n, d) feature matrix, in float64, descending."""
-    return torch.linalg.svdvals(features.detach().double().flatten(1))
+    """Singular values of an (n, d) feature matrix, in float64, descending, on the CPU (the
+    rank formulas then work the same for features computed on any device)."""
+    return torch.linalg.svdvals(features.detach().double().flatten(1)).cpu()
 
 
 def srank(features: torch.Tensor, delta: float = 0.01) -> int:
