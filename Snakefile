@@ -19,6 +19,8 @@ include: "workflow/rules/understanding.smk"
 include: "workflow/rules/capacity.smk"
 include: "workflow/rules/qtd.smk"
 include: "workflow/rules/dcfp.smk"
+include: "workflow/rules/discobax.smk"
+include: "workflow/rules/vlm_rewards.smk"
 include: "workflow/rules/agents.smk"
 
 

@@ -13,7 +13,7 @@ def test_shipped_configs_are_valid(repo_root):
     default = cfg.load_config(repo_root / "config/config.yaml")
     paper = cfg.load_config(repo_root / "config/config.yaml", repo_root / "config/paper.yaml")
     assert cfg.enabled_studies(default) == ["warmstart", "disentangle", "understanding", "capacity", "qtd", "dcfp",
-                                           "injection", "softmoe", "hare_tortoise"]
+                                           "discobax", "vlm_rewards", "injection", "softmoe", "hare_tortoise"]
     assert paper["studies"]["warmstart"]["dataset"] == "cifar10"
     assert paper["studies"]["warmstart"]["variants"].keys() == default["studies"]["warmstart"]["variants"].keys()
 

@@ -6,7 +6,8 @@ from importlib import import_module
 
 from plasticlab.studies.base import RunSpec, Study
 
-_MODULES = ["warmstart", "disentangle", "understanding", "capacity", "qtd", "dcfp", "injection", "softmoe", "hare_tortoise"]
+_MODULES = ["warmstart", "disentangle", "understanding", "capacity", "qtd", "dcfp", "injection", "softmoe", "hare_tortoise",
+            "discobax", "vlm_rewards"]
 _REGISTRY: dict[str, Study] = {}
 
 

@@ -1,0 +1,121 @@
+"""Exact Gaussian-process regression (the DiscoBAX paper's model on its synthetic tasks).
+
+Outcomes are standardised, so the prior is f ~ GP(mean of y, s² k(·,·)) on standardised features
+with one isotropic length scale ℓ, signal variance s² and Gaussian observation noise σ². With
+``fit``, (ℓ, s², σ²) maximise the log marginal likelihood (L-BFGS on their logs, analytic gradient,
+warm-started from the previous cycle); otherwise they stay at the configured values. The posterior
+over the candidates is exact, including the joint N × N covariance that posterior samples need, so
+this model is meant for the paper's small synthetic sets (``max_joint`` guards against a memory blow-up).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy import linalg, optimize
+
+from plasticlab.design.models.base import Posterior
+
+
+def _rbf(sq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """k(r²) = exp(−r²/2) and r² · dk/d(r²) · (−2), i.e. the derivative in log ℓ."""
+    k = np.exp(-0.5 * sq)
+    return k, k * sq
+
+
+def _matern52(sq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Matérn-5/2: k(r) = (1 + √5 r + 5r²/3) e^{−√5 r}, and its derivative in log ℓ."""
+    r = np.sqrt(np.maximum(sq, 0.0))
+    e = np.exp(-np.sqrt(5.0) * r)
+    k = (1.0 + np.sqrt(5.0) * r + 5.0 / 3.0 * sq) * e
+    return k, 5.0 / 3.0 * sq * (1.0 + np.sqrt(5.0) * r) * e
+
+
+KERNELS: dict[str, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]] = {"rbf": _rbf, "matern52": _matern52}
+
+
+def _sq_dist(a: np.ndarray, b: np.ndarray, lengthscale: float) -> np.ndarray:
+    a, b = a / lengthscale, b / lengthscale
+    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
+
+
+@dataclass
+class GaussianProcess:
+    kernel: str = "rbf"
+    lengthscale: float = 1.0
+    signal_variance: float = 1.0
+    noise_variance: float = 0.1
+    fit_hyperparameters: bool = True
+    max_iterations: int = 50
+    max_joint: int = 6000
+    jitter: float = 1e-6
+
+    def __post_init__(self) -> None:
+        if self.kernel not in KERNELS:
+            raise KeyError(f"unknown GP kernel {self.kernel!r}; available: {', '.join(sorted(KERNELS))}")
+        self._train: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _gram(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self.signal_variance * KERNELS[self.kernel](_sq_dist(a, b, self.lengthscale))[0]
+
+    def _negative_log_likelihood(self, log_params: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """−log p(y | ℓ, s², σ²) and its gradient in (log ℓ, log s², log σ²)."""
+        ell, s2, n2 = np.exp(log_params)
+        k, dk_dlog_ell = KERNELS[self.kernel](_sq_dist(x, x, ell))
+        gram = s2 * k + (n2 + self.jitter) * np.eye(len(y))
+        try:
+            factor = linalg.cho_factor(gram, lower=True)
+        except linalg.LinAlgError:
+            return 1e10, np.zeros(3)
+        alpha = linalg.cho_solve(factor, y)
+        inverse = linalg.cho_solve(factor, np.eye(len(y)))
+        value = 0.5 * y @ alpha + np.log(np.diag(factor[0])).sum() + 0.5 * len(y) * np.log(2 * np.pi)
+        outer = np.outer(alpha, alpha) - inverse  # d(log p)/dK = ½ (ααᵀ − K⁻¹)
+        grads = [s2 * dk_dlog_ell, s2 * k, n2 * np.eye(len(y))]
+        return float(value), -0.5 * np.array([(outer * g).sum() for g in grads])
+
+    def fit(self, features: np.ndarray, outcomes: np.ndarray, rng: np.random.Generator | None = None) -> None:
+        y = np.asarray(outcomes, dtype=float)
+        self._offset, self._scale = float(y.mean()), float(y.std()) or 1.0
+        x, z = np.asarray(features, dtype=float), (y - self._offset) / self._scale
+        if self.fit_hyperparameters and len(z) > 1:
+            start = np.log([self.lengthscale, self.signal_variance, self.noise_variance])
+            bounds = [(np.log(1e-2), np.log(1e2)), (np.log(1e-2), np.log(1e2)), (np.log(1e-6), np.log(10.0))]
+            result = optimize.minimize(self._negative_log_likelihood, start, args=(x, z), jac=True, method="L-BFGS-B",
+                                       bounds=bounds, options={"maxiter": self.max_iterations})
+            self.lengthscale, self.signal_variance, self.noise_variance = (float(v) for v in np.exp(result.x))
+        gram = self._gram(x, x) + (self.noise_variance + self.jitter) * np.eye(len(z))
+        self._factor = linalg.cho_factor(gram, lower=True)
+        self._alpha = linalg.cho_solve(self._factor, z)
+        self._train = (x, z)
+
+    def posterior(self, candidates: np.ndarray, samples: int, rng: np.random.Generator) -> Posterior:
+        """Exact mean/covariance of f at the candidates (original outcome units) and joint draws."""
+        if self._train is None:
+            raise RuntimeError("GaussianProcess.posterior before fit")
+        if len(candidates) > self.max_joint:
+            raise ValueError(f"exact GP joint samples over {len(candidates)} candidates exceed max_joint={self.max_joint}; "
+                             "use a sampling model (mc_dropout, ensemble) for large candidate sets")
+        x_train, _ = self._train
+        cross = self._gram(np.asarray(candidates, dtype=float), x_train)
+        solved = linalg.cho_solve(self._factor, cross.T)
+        mean = self._offset + self._scale * (cross @ self._alpha)
+        covariance = self._scale**2 * (self._gram(candidates, candidates) - cross @ solved)
+        std = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+        draws = mean + _joint_normal(covariance, samples, rng) if samples else np.empty((0, len(mean)))
+        return Posterior(mean=mean, std=std, samples=draws, noise_variance=self._scale**2 * self.noise_variance,
+                         cross_covariance=lambda columns: covariance[:, np.asarray(columns)])
+
+
+def _joint_normal(covariance: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
+    """``samples`` draws of N(0, covariance), adding jitter only as far as the Cholesky needs."""
+    scale = float(np.mean(np.diag(covariance))) or 1.0
+    for jitter in (1e-8, 1e-6, 1e-4, 1e-2):
+        try:
+            lower = np.linalg.cholesky(covariance + jitter * scale * np.eye(len(covariance)))
+            return rng.standard_normal((samples, len(covariance))) @ lower.T
+        except np.linalg.LinAlgError:
+            continue
+    raise np.linalg.LinAlgError("posterior covariance is not positive definite even with jitter")
