@@ -7,9 +7,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def restore_torch_process_flags():
+    """Keep process-wide torch settings from leaking between tests: building a ResNet switches
+    oneDNN off on CPUs without AVX-512 (nets.resnet), which changes the float results of later
+    convolutions in this process; a test comparing an in-process run with a fresh subprocess
+    would then see differences that no real run has."""
+    mkldnn, threads = torch.backends.mkldnn.enabled, torch.get_num_threads()
+    yield
+    torch.backends.mkldnn.enabled = mkldnn
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

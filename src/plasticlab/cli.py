@@ -8,6 +8,7 @@ Snakemake rules only call these subcommands; every step can also be run by hand:
     plasticlab probe understanding --variant layernorm --seed 0 --config config/config.yaml
     plasticlab aggregate warmstart results/runs/warmstart/*/seed=*/metrics.parquet --out results/tables/warmstart.csv
     plasticlab plot warmstart --table results/tables/warmstart.csv --out-dir results/figures/warmstart
+    plasticlab manifest        # results/manifest.csv: every run, its status and config hashes
 """
 
 from __future__ import annotations
@@ -80,10 +81,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     started = time.time()
     metrics = study.train(run, crash_after_checkpoints=int(crash) if crash else None)
     record = provenance(config=run.config, seed=args.seed, device=args.device, study=args.study, variant=args.variant,
-                        wall_seconds=round(time.time() - started, 3), status="complete")
+                        wall_seconds=round(time.time() - started, 3), status=_run_status(metrics))
     write_parquet(run.out_dir / "metrics.parquet", metrics, provenance=record)
     write_json(run.out_dir / "run.json", record)
     log.info("done in %.1f s: %d metric rows", time.time() - started, len(metrics))
+    return 0
+
+
+def _run_status(metrics: pd.DataFrame) -> str:
+    """``diverged`` when the run recorded a non-finite loss (agent runs' summary row), else ``complete``."""
+    if {"metric", "value"} <= set(metrics.columns):
+        return "diverged" if ((metrics["metric"] == "diverged") & (metrics["value"] > 0)).any() else "complete"
+    return "complete"
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from plasticlab.runtime.manifest import build_manifest
+    from plasticlab.runtime.results_io import write_csv
+
+    manifest = build_manifest(args.runs)
+    write_csv(args.out, manifest)
+    counts = manifest["status"].value_counts().to_dict()
+    log.info("wrote %s: %d runs (%s)", args.out, len(manifest), ", ".join(f"{n} {k}" for k, n in counts.items()))
     return 0
 
 
@@ -174,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     aggregate.add_argument("--study-config", help="the study's config section as JSON")
     aggregate.set_defaults(func=cmd_aggregate)
 
+    manifest = sub.add_parser("manifest", help="list the runs under results/runs (status, config hashes) as CSV")
+    manifest.add_argument("--runs", default="results/runs", help="runs directory (default results/runs)")
+    manifest.add_argument("--out", default="results/manifest.csv", help="CSV to write (default results/manifest.csv)")
+    manifest.set_defaults(func=cmd_manifest)
+
     plot = sub.add_parser("plot", help="draw the study's figures from its table")
     plot.add_argument("study")
     plot.add_argument("--table", required=True)
@@ -189,9 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.log)
     handler: Callable[[argparse.Namespace], int] = args.func
     from plasticlab.config import ConfigError
+    from plasticlab.runtime import preemption
 
+    preemption.install()
     try:
         return handler(args)
+    except preemption.Preempted as stop:
+        # SLURM preemption / time limit: the checkpoint (if any) is written; a retry resumes from it.
+        log.warning("%s %s: %s; exit code %d", args.command, getattr(args, "study", ""), stop,
+                    preemption.EXIT_PREEMPTED)
+        return preemption.EXIT_PREEMPTED
     except (ConfigError, KeyError, FileNotFoundError) as error:
         # Bad user input (config, study/intervention name, missing data): one clear line, no traceback.
         message = error.args[0] if error.args else str(error)

@@ -16,6 +16,7 @@ rule train_disentangle:
     resources:
         mem_mb=2000,
         runtime=60,
+        gpu=gpus_for_device,
     conda:
         "../../environment.yml"
     shell:

@@ -16,6 +16,7 @@ rule train_understanding:
     resources:
         mem_mb=2000,
         runtime=60,
+        gpu=gpus_for_device,
     conda:
         "../../environment.yml"
     shell:
@@ -40,6 +41,7 @@ rule probe_understanding:
     resources:
         mem_mb=2000,
         runtime=60,
+        gpu=gpus_for_device,
     conda:
         "../../environment.yml"
     shell:

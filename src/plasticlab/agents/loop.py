@@ -10,7 +10,9 @@ batch. Every ``eval_every`` steps the evaluated network (the Tortoise for Hare &
 Checkpoints (network, target, optimiser, intervention, replay, every RNG, counters and metric
 rows) are written at the first episode boundary after every ``checkpoint_every`` steps; each
 episode starts from a seed derived from (run seed, episode number), so a killed run restarted
-from its checkpoint repeats exactly what the uninterrupted run does. A non-finite loss marks the
+from its checkpoint repeats exactly what the uninterrupted run does. SIGTERM/SIGUSR1 (SLURM's
+preemption and time-limit warnings) write a checkpoint at the next episode end and stop the run
+(``runtime.preemption``). A non-finite loss marks the
 run ``diverged`` and ends it with its metrics so far; the workflow goes on with the other seeds.
 """
 
@@ -34,6 +36,7 @@ from plasticlab.agents.dqn import DQN
 from plasticlab.agents.replay import FrameReplay, FrameStacker
 from plasticlab.envs import make_env
 from plasticlab.metrics.representation import dormant_fraction, layer_activations, srank
+from plasticlab.runtime import preemption
 from plasticlab.runtime.checkpoint import load_resumable_checkpoint, run_fingerprint, save_checkpoint
 from plasticlab.runtime.seeding import rng_state, seed_everything, set_rng_state
 from plasticlab.studies.base import RunSpec
@@ -143,6 +146,7 @@ def diagnostics(agent: DQN, replay: FrameReplay, batch_size: int) -> dict[str, f
     }
 
 
+@preemption.safe_points()  # SIGTERM/SIGUSR1: checkpoint at the next episode end, then stop
 def train_agent(run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.DataFrame:
     """Run one agent for ``protocol.steps`` env steps; long-format metrics (step, phase, metric, value)."""
     seed_everything(run.seed)
@@ -236,9 +240,10 @@ def train_agent(run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.
         if episode_steps and ended:
             record("train", {"episode_return": episode_return, "episode_length": episode_steps})
         state.episode += 1
-        if state.step >= next_checkpoint and not state.diverged:
+        if (state.step >= next_checkpoint or preemption.requested()) and not state.diverged:
             checkpoint()
             next_checkpoint = (state.step // protocol.checkpoint_every + 1) * protocol.checkpoint_every
+            preemption.stop_if_requested(f"step {state.step} (episode {state.episode})")
     progress.close()
     if losses and not state.diverged:
         # a non-finite loss since the last log point also counts

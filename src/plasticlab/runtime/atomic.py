@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from plasticlab.runtime.faults import kill_if_requested
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -26,6 +28,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb") as handle:
             os.fsync(handle.fileno())
+        kill_if_requested(f"write:{path.name}")  # tests: die between the write and the rename
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():

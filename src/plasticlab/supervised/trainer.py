@@ -9,7 +9,8 @@ is scored on the task's evaluation sets.
 Resumption is exact: a checkpoint (written atomically at epoch boundaries) holds the network,
 optimiser, intervention state, every RNG state including the mini-batch generator, the step count
 and the metric rows so far, so a killed run restarted from it produces the same metrics, row for
-row, as an uninterrupted run.
+row, as an uninterrupted run. SIGTERM/SIGUSR1 (SLURM's preemption and time-limit warnings) write
+a checkpoint at the next epoch end and stop the run (``runtime.preemption``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from plasticlab.interventions import Intervention, TrainContext
+from plasticlab.runtime import preemption
 from plasticlab.runtime.checkpoint import load_resumable_checkpoint, run_fingerprint, save_checkpoint
 from plasticlab.runtime.seeding import rng_state, set_rng_state
 from plasticlab.studies.base import RunSpec
@@ -96,6 +98,7 @@ class _Recorder:
         return pd.DataFrame(self.rows, columns=self.columns)
 
 
+@preemption.safe_points()  # SIGTERM/SIGUSR1: checkpoint at the next epoch end, then stop
 def train_on_tasks(
     run: RunSpec,
     tasks: list[Task],
@@ -166,6 +169,7 @@ def train_on_tasks(
 
             log.warning("fault injection: killing this process after %d checkpoints", checkpoints_written)
             os.kill(os.getpid(), signal.SIGKILL)
+        preemption.stop_if_requested(f"task {task}, epoch {epoch} (step {ctx.step})")
 
     if on_task_end is not None and start_task == 0 and start_epoch == 0:
         on_task_end(0, intervention.eval_net(ctx))
@@ -217,7 +221,7 @@ def train_on_tasks(
                     on_task_end(task_index + 1, intervention.eval_net(ctx))
                 checkpoint(task_index + 1, 0)
                 break
-            if (epoch + 1) % config.checkpoint_every_epochs == 0:
+            if (epoch + 1) % config.checkpoint_every_epochs == 0 or preemption.requested():
                 checkpoint(task_index, epoch + 1)
         progress.update(1)
         last = {m: v for (t, _, _, p, m, v) in recorder.rows if t == task_index and p == "task_end"}
