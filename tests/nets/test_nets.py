@@ -73,3 +73,14 @@ def test_unknown_model_and_option_are_named():
         build_net({"name": "mlp", "depth": 3}, (3,), 2)
     # options of other architectures are ignored (configs merge key by key)
     assert build_net({"name": "resnet18", "hidden": [4], "width": 8}, (3, 8, 8), 2).eval()(torch.zeros(1, 3, 8, 8)).shape == (1, 2)
+
+
+def test_onednn_is_switched_off_again_after_being_switched_back_on():
+    """The ResNet's oneDNN guard acts at every build, not once per process: code (or a test
+    fixture) that turns oneDNN back on must not expose the next ResNet to the AVX2 crash."""
+    from plasticlab.nets.resnet import _x86_without_avx512, avoid_onednn_1x1_backward_on_avx2
+
+    for _ in range(2):
+        torch.backends.mkldnn.enabled = True
+        assert avoid_onednn_1x1_backward_on_avx2() == _x86_without_avx512()
+        assert torch.backends.mkldnn.enabled == (not _x86_without_avx512())

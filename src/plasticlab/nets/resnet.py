@@ -16,21 +16,27 @@ log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
-def avoid_onednn_1x1_backward_on_avx2() -> bool:
-    """Switch off oneDNN (mkldnn) CPU convolutions on x86 CPUs without AVX-512.
-
-    With torch 2.13.0 on AVX2-only x86 CPUs (seen on an AMD EPYC), oneDNN's jit 1×1 convolution
-    weight gradient — the ResNet's projection shortcuts — crashes (SIGSEGV) with one thread and
-    stalls for many minutes with two. PyTorch's native convolutions are used instead there; GPUs
-    (cuDNN) and AVX-512 CPUs are unaffected. Returns whether it switched oneDNN off.
-    """
+def _x86_without_avx512() -> bool:
     if platform.machine() not in ("x86_64", "AMD64"):
         return False
     try:
         flags = open("/proc/cpuinfo").read()
     except OSError:
         return False
-    if "avx512f" in flags or not torch.backends.mkldnn.enabled:
+    return "avx512f" not in flags
+
+
+def avoid_onednn_1x1_backward_on_avx2() -> bool:
+    """Switch off oneDNN (mkldnn) CPU convolutions on x86 CPUs without AVX-512.
+
+    With torch 2.13.0 on AVX2-only x86 CPUs (seen on an AMD EPYC), oneDNN's jit 1×1 convolution
+    weight gradient — the ResNet's projection shortcuts — crashes (SIGSEGV) with one thread and
+    stalls for many minutes with two. PyTorch's native convolutions are used instead there; GPUs
+    (cuDNN) and AVX-512 CPUs are unaffected. Called at every ResNet build (only the CPU check is
+    cached), so oneDNN switched back on in between is switched off again. Returns whether it
+    switched oneDNN off now.
+    """
+    if not _x86_without_avx512() or not torch.backends.mkldnn.enabled:
         return False
     torch.backends.mkldnn.enabled = False
     log.warning("x86 CPU without AVX-512: oneDNN convolutions switched off (its 1x1 convolution backward "
