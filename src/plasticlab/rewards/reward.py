@@ -17,9 +17,10 @@ import torch.nn.functional as F
 
 from plasticlab.rewards.clip_io import load_clip
 from plasticlab.rewards.clip_model import CLIP, preprocess
+from plasticlab.registry import Registry
 from plasticlab.rewards.tokenizers import Tokenizer, build_tokenizer, tokenize
 
-REWARD_MODELS: dict[str, Callable[..., "RewardModel"]] = {}
+REWARD_MODELS: Registry[Callable[..., "RewardModel"]] = Registry("reward model")
 
 
 def goal_probabilities(image: torch.Tensor, goals: torch.Tensor, negatives: torch.Tensor, scale: float,
@@ -69,20 +70,12 @@ class RewardModel:
                                   scale, other_goals_as_negatives).numpy()
 
 
-def register_reward_model(name: str) -> Callable[[Callable[..., RewardModel]], Callable[..., RewardModel]]:
-    def decorate(factory: Callable[..., RewardModel]) -> Callable[..., RewardModel]:
-        REWARD_MODELS[name] = factory
-        return factory
-    return decorate
+register_reward_model = REWARD_MODELS.register
 
 
 def build_reward_model(spec: dict[str, Any]) -> RewardModel:
     """``{name: <registered>, ...its options}`` → a reward model."""
-    spec = dict(spec)
-    name = spec.pop("name", None)
-    if name not in REWARD_MODELS:
-        raise KeyError(f"unknown reward model {name!r}; available: {', '.join(sorted(REWARD_MODELS))}")
-    return REWARD_MODELS[name](**spec)
+    return REWARD_MODELS.build(spec)
 
 
 @register_reward_model("clip_checkpoint")

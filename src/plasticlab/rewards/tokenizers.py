@@ -19,7 +19,9 @@ from typing import Any, Callable, Protocol, Sequence
 
 import torch
 
-TOKENIZERS: dict[str, Callable[..., "Tokenizer"]] = {}
+from plasticlab.registry import Registry
+
+TOKENIZERS: Registry[Callable[..., "Tokenizer"]] = Registry("tokenizer")
 
 
 class Tokenizer(Protocol):
@@ -35,20 +37,12 @@ class Tokenizer(Protocol):
     def eot(self) -> int: ...
 
 
-def register_tokenizer(name: str) -> Callable[[Callable[..., Tokenizer]], Callable[..., Tokenizer]]:
-    def decorate(factory: Callable[..., Tokenizer]) -> Callable[..., Tokenizer]:
-        TOKENIZERS[name] = factory
-        return factory
-    return decorate
+register_tokenizer = TOKENIZERS.register
 
 
 def build_tokenizer(spec: dict[str, Any]) -> Tokenizer:
     """``{name: word|clip_bpe, path: FILE}`` → a tokenizer."""
-    spec = dict(spec)
-    name = spec.pop("name", None)
-    if name not in TOKENIZERS:
-        raise KeyError(f"unknown tokenizer {name!r}; available: {', '.join(sorted(TOKENIZERS))}")
-    return TOKENIZERS[name](**spec)
+    return TOKENIZERS.build(spec)
 
 
 def tokenize(tokenizer: Tokenizer, texts: Sequence[str], context_length: int) -> torch.Tensor:

@@ -121,7 +121,7 @@ class VLMRewards(Study):
             if "checkpoint" in model:
                 if model["tokenizer"]["name"] not in TOKENIZERS:
                     raise KeyError(f"models.{name}.tokenizer: unknown tokenizer {model['tokenizer']['name']!r}; "
-                                   f"available: {', '.join(sorted(TOKENIZERS))}")
+                                   f"available: {', '.join(TOKENIZERS.available())}")
                 continue
             heads = int(model.get("heads", 0)) or max(1, model["width"] // 64)
             if model["width"] % heads:
