@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from plasticlab.analysis.claims import Claim
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Study:
     summary: ClassVar[str]
     figures: ClassVar[tuple[str, ...]]  # file names that ``plot`` writes into the figure directory
     aggregate_file: ClassVar[str] = "metrics.parquet"  # per-run file that ``aggregate`` reads
+    claims: ClassVar[tuple["Claim", ...]] = ()  # the paper's headline claims, checked on the table
 
     def variants(self, study_config: dict[str, Any]) -> list[str]:
         """Names of the runs' variants (one run directory each, per seed)."""
@@ -61,8 +65,18 @@ class Study:
     def check(self, study_config: dict[str, Any]) -> None:
         """Raise ValueError/KeyError naming what is wrong beyond what the JSON schema checks."""
 
-    def train(self, run: RunSpec) -> None:
+    def train(self, run: RunSpec) -> pd.DataFrame:
         raise NotImplementedError
+
+    def train_seeds(self, runs: Sequence[RunSpec], **options: Any) -> Iterator[tuple[RunSpec, pd.DataFrame]]:
+        """Train several seeds of one variant in this process (one job start-up for all of them).
+
+        Yields ``(run, metrics)`` as each run finishes, so the caller writes a seed's outputs as
+        soon as they exist. Default: one seed after another; a study may vectorise over seeds
+        as long as every seed's metrics equal what ``train`` gives for it alone.
+        """
+        for run in runs:
+            yield run, self.train(run, **options)
 
     def aggregate(self, metrics: pd.DataFrame, study_config: dict[str, Any]) -> pd.DataFrame:
         raise NotImplementedError
