@@ -26,15 +26,20 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# A run killed by SIGKILL or a power loss leaves Snakemake's lock behind: unlock-stale removes it
+# when nothing runs in this directory any more (and stops, naming the process, when something does).
 run: install
+	$(BIN)/plasticlab unlock-stale
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --cores $(CORES) --report results/report.html
 
 report: install
+	$(BIN)/plasticlab unlock-stale
 	$(BIN)/snakemake --cores $(CORES) --report results/report.html
 
 # Reuse cached results: fetch them, then record them as up to date so nothing is recomputed.
 pull: install
+	$(BIN)/plasticlab unlock-stale
 	$(BIN)/dvc pull --allow-missing
 	$(BIN)/snakemake --cores 1 --touch
 
@@ -46,6 +51,7 @@ test: install-dev
 lint: install
 	$(BIN)/snakemake --lint
 	$(BIN)/snakemake -n --cores 1
+	$(BIN)/plasticlab dvc-stages --check
 
 # Regenerate the exact pins after changing dependencies in pyproject.toml.
 lock: install-dev

@@ -33,3 +33,41 @@ def test_missing_dataset_names_the_directory(tmp_path):
     assert result.returncode == 2
     assert "nowhere" in result.stderr and "train-images-idx3-ubyte" in result.stderr
     assert not (tmp_path / "run" / "metrics.parquet").exists()
+
+
+def test_an_unexpected_error_reaches_the_log_file_with_its_traceback(tmp_path, monkeypatch):
+    """A rule's log is the file a user reads when a job fails: it must hold the traceback too."""
+    from plasticlab import cli, studies
+
+    def broken(run, **options):
+        raise RuntimeError("the dataloader exploded")
+
+    monkeypatch.setattr(studies.get("qtd"), "train", broken)
+    log = tmp_path / "job.log"
+    code = cli.main(["--log", str(log), "train", "qtd", "--variant", "chain", "--seed", "0",
+                     "--run-config", "{}", "--out", str(tmp_path / "run")])
+    text = log.read_text()
+    assert code == 1
+    assert "Traceback" in text and "RuntimeError: the dataloader exploded" in text and "train qtd failed" in text
+
+
+def test_several_seeds_run_in_one_process_each_into_its_own_directory(tmp_path, tiny_config):
+    import json
+
+    from plasticlab import cli
+    from plasticlab import config as cfg
+
+    run_config = cfg.run_config(tiny_config, "warmstart", "warm")
+    code = cli.main(["train", "warmstart", "--variant", "warm", "--seed", "0", "1", "--run-config", json.dumps(run_config),
+                     "--variant-dir", str(tmp_path / "warm")])
+    assert code == 0
+    alone = tmp_path / "alone"
+    assert cli.main(["train", "warmstart", "--variant", "warm", "--seed", "1", "--run-config", json.dumps(run_config),
+                     "--out", str(alone)]) == 0
+    import pandas as pd
+
+    for seed in (0, 1):
+        record = json.loads((tmp_path / "warm" / f"seed={seed}" / "run.json").read_text())
+        assert record["seed"] == seed
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "warm" / "seed=1" / "metrics.parquet"),
+                                  pd.read_parquet(alone / "metrics.parquet"), check_exact=True)

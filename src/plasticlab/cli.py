@@ -9,6 +9,8 @@ Snakemake rules only call these subcommands; every step can also be run by hand:
     plasticlab aggregate warmstart results/runs/warmstart/*/seed=*/metrics.parquet --out results/tables/warmstart.csv
     plasticlab plot warmstart --table results/tables/warmstart.csv --out-dir results/figures/warmstart
     plasticlab manifest        # results/manifest.csv: every run, its status and config hashes
+    plasticlab unlock-stale    # remove the lock of a killed Snakemake run (make run does this first)
+    plasticlab dvc-stages      # write dvc.yaml from the study registry
 """
 
 from __future__ import annotations
@@ -57,34 +59,51 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_spec(args: argparse.Namespace) -> RunSpec:
-    """The run a train/probe command names, with torch's thread count set for it."""
+def _run_specs(args: argparse.Namespace) -> list[RunSpec]:
+    """The runs a train/probe command names (one per ``--seed``), with torch's thread count set."""
     import torch
 
     from plasticlab.studies.base import RunSpec
 
-    out = Path(args.out or f"results/runs/{args.study}/{args.variant}/seed={args.seed}")
     torch.set_num_threads(args.threads)
-    return RunSpec(study=args.study, variant=args.variant, seed=args.seed, config=_load_run_config(args), out_dir=out,
-                   device=args.device, threads=args.threads)
+    allocated = os.environ.get("SLURM_CPUS_PER_TASK")
+    if allocated and int(allocated) != args.threads:
+        log.warning("SLURM allocated %s CPU(s) per task but the job runs %d torch thread(s): set the rule's "
+                    "threads (threads_per_run) rather than cpus_per_task", allocated, args.threads)
+    config = _load_run_config(args)
+    if args.out is not None and len(args.seed) > 1:
+        raise SystemExit(f"--out names one run directory but {len(args.seed)} seeds were given; use --variant-dir")
+    variant_dir = Path(args.variant_dir or f"results/runs/{args.study}/{args.variant}")
+    return [RunSpec(study=args.study, variant=args.variant, seed=seed, config=config,
+                    out_dir=Path(args.out) if args.out else variant_dir / f"seed={seed}",
+                    device=args.device, threads=args.threads)
+            for seed in args.seed]
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train the named seeds of one variant in this process, writing each seed's files as it ends."""
+    import torch
+
     from plasticlab import studies
     from plasticlab.runtime.provenance import provenance
     from plasticlab.runtime.results_io import write_json, write_parquet
 
     study = studies.get(args.study)
-    run = _run_spec(args)
+    runs = _run_specs(args)
     crash = os.environ.get("PLASTICLAB_CRASH_AFTER_CHECKPOINTS")
-    log.info("training %s/%s seed %d on %s -> %s", args.study, args.variant, args.seed, args.device, run.out_dir)
-    started = time.time()
-    metrics = study.train(run, crash_after_checkpoints=int(crash) if crash else None)
-    record = provenance(config=run.config, seed=args.seed, device=args.device, study=args.study, variant=args.variant,
-                        wall_seconds=round(time.time() - started, 3), status=_run_status(metrics))
-    write_parquet(run.out_dir / "metrics.parquet", metrics, provenance=record)
-    write_json(run.out_dir / "run.json", record)
-    log.info("done in %.1f s: %d metric rows", time.time() - started, len(metrics))
+    log.info("training %s/%s seed(s) %s on %s with %d torch thread(s)", args.study, args.variant,
+             " ".join(map(str, args.seed)), args.device, torch.get_num_threads())
+    started = last = time.time()
+    for run, metrics in study.train_seeds(runs, crash_after_checkpoints=int(crash) if crash else None):
+        now = time.time()
+        record = provenance(config=run.config, seed=run.seed, device=args.device, study=args.study,
+                            variant=args.variant, wall_seconds=round(now - last, 3), status=_run_status(metrics),
+                            threads=torch.get_num_threads())
+        write_parquet(run.out_dir / "metrics.parquet", metrics, provenance=record)
+        write_json(run.out_dir / "run.json", record)
+        log.info("seed %d done in %.1f s: %d metric rows -> %s", run.seed, now - last, len(metrics), run.out_dir)
+        last = now
+    log.info("done in %.1f s", time.time() - started)
     return 0
 
 
@@ -112,15 +131,16 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from plasticlab.runtime.results_io import write_parquet
 
     study = studies.get(args.study)
-    if not hasattr(study, "probe"):
+    if not study.has_probe:
         raise KeyError(f"study {args.study!r} has no probe step")
-    run = _run_spec(args)
-    started = time.time()
-    probes = study.probe(run)
-    write_parquet(run.out_dir / "probes.parquet", probes,
-                  provenance=provenance(config=run.config, seed=args.seed, device=args.device, study=args.study,
-                                        variant=args.variant, wall_seconds=round(time.time() - started, 3)))
-    log.info("probed %d snapshots in %.1f s", probes["tasks_done"].nunique(), time.time() - started)
+    for run in _run_specs(args):
+        started = time.time()
+        probes = study.probe(run)
+        write_parquet(run.out_dir / "probes.parquet", probes,
+                      provenance=provenance(config=run.config, seed=run.seed, device=args.device, study=args.study,
+                                            variant=args.variant, wall_seconds=round(time.time() - started, 3)))
+        log.info("seed %d: probed %d snapshots in %.1f s", run.seed, probes["tasks_done"].nunique(),
+                 time.time() - started)
     return 0
 
 
@@ -154,15 +174,56 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_unlock_stale(args: argparse.Namespace) -> int:
+    """Remove a killed Snakemake run's lock (``make run`` calls this first); refuse if anything still runs."""
+    from plasticlab.runtime.workflow_lock import WorkflowBusy, release_stale_lock
+
+    try:
+        removed = release_stale_lock(args.directory)
+    except WorkflowBusy as busy:
+        log.error("%s", busy)
+        return 3
+    if removed:
+        log.warning("removed the lock of a Snakemake run that no longer runs (%d lock file(s)); "
+                    "its interrupted jobs resume from their checkpoints", len(removed))
+    return 0
+
+
+def cmd_dvc_stages(args: argparse.Namespace) -> int:
+    """Write (or check) dvc.yaml for the tier given by the config files."""
+    from plasticlab.dvc_stages import render
+
+    text = render(list(args.config))
+    if args.check:
+        current = Path(args.out).read_text() if Path(args.out).exists() else ""
+        if current != text:
+            log.error("%s is out of date with the study registry and %s: run `plasticlab dvc-stages%s`", args.out,
+                      " ".join(args.config), "" if args.config == ["config/config.yaml"] else " --config " +
+                      " ".join(args.config))
+            return 1
+        print(f"{args.out} is up to date")
+        return 0
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text)
+        log.info("wrote %s (%d studies)", args.out, text.count("cmd: snakemake --cores all "))
+    return 0
+
+
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """What identifies one run: study, variant, seed, its config, where it lives, what it runs on."""
     parser.add_argument("study")
     parser.add_argument("--variant", required=True)
-    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--seed", type=int, nargs="+", required=True,
+                        help="seed(s); several seeds run one after another in this process")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--config", nargs="+", help="config file(s), merged in order")
     source.add_argument("--run-config", help="resolved run config as JSON (what the Snakemake rules pass)")
-    parser.add_argument("--out", help="run directory (default results/runs/<study>/<variant>/seed=<seed>)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--out", help="run directory of the one seed given")
+    where.add_argument("--variant-dir", help="directory holding the runs' seed=<s> directories "
+                                             "(default results/runs/<study>/<variant>)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
 
@@ -198,6 +259,18 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("--out", default="results/manifest.csv", help="CSV to write (default results/manifest.csv)")
     manifest.set_defaults(func=cmd_manifest)
 
+    unlock = sub.add_parser("unlock-stale", help="remove the lock a killed Snakemake run left behind "
+                                                 "(refuses while a Snakemake or plasticlab process runs there)")
+    unlock.add_argument("--directory", default=".", help="workflow working directory (default .)")
+    unlock.set_defaults(func=cmd_unlock_stale)
+
+    dvc = sub.add_parser("dvc-stages", help="write dvc.yaml from the study registry for a config tier")
+    dvc.add_argument("--config", nargs="+", default=["config/config.yaml"],
+                     help="config files of the tier, merged in order (default config/config.yaml)")
+    dvc.add_argument("--out", default="dvc.yaml", help="file to write, - for stdout (default dvc.yaml)")
+    dvc.add_argument("--check", action="store_true", help="only check that --out is up to date (exit 1 if not)")
+    dvc.set_defaults(func=cmd_dvc_stages)
+
     plot = sub.add_parser("plot", help="draw the study's figures from its table")
     plot.add_argument("study")
     plot.add_argument("--table", required=True)
@@ -228,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
         message = error.args[0] if error.args else str(error)
         log.error("%s", message)
         return 2
+    except Exception:
+        # Anything else is a bug or a broken environment: the whole traceback goes to the log file
+        # too (the rule's log), not only to stderr, so a failed job can be read after the fact.
+        log.exception("%s %s failed with an unexpected error", args.command, getattr(args, "study", "") or "")
+        return 1
 
 
 if __name__ == "__main__":

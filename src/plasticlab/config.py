@@ -72,6 +72,7 @@ def check_config(config: dict[str, Any], validate_schema: bool = True) -> None:
                 message = error.args[0] if error.args else str(error)
                 raise ConfigError(f"config error at studies.{study_name}.variants.{variant}: {message}") from None
         try:
+            study.check_job_shape(study_config)
             study.check(study_config)
         except (KeyError, ValueError) as error:
             message = error.args[0] if error.args else str(error)

@@ -1,7 +1,8 @@
-"""A throw-away copy of the workflow with a tiny config, run through the real Snakemake CLI."""
+"""Throw-away copies of the workflow with small configs, run through the real Snakemake CLI."""
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import subprocess
@@ -19,20 +20,29 @@ def snakemake_env() -> dict[str, str]:
     return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
 
 
-def run_snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, capture_output=True, text=True,
                           env=env or snakemake_env(), timeout=timeout)
 
 
+def run_cli(workdir: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "plasticlab.cli", *args], cwd=workdir, capture_output=True,
+                          text=True, env=snakemake_env(), timeout=timeout)
+
+
 def make_project(destination: Path, config: dict) -> Path:
-    """Copy what a user's clone has (Snakefile, workflow, dvc files) and write ``config``."""
+    """Copy what a user's clone has (the workflow with its Snakefile and profiles) and write ``config``."""
     destination.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "Snakefile", destination / "Snakefile")
     shutil.copytree(REPO / "workflow", destination / "workflow", symlinks=False, dirs_exist_ok=True)
     (destination / "config").mkdir(exist_ok=True)
     (destination / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    shutil.copy(REPO / "environment.yml", destination / "environment.yml")
     return destination
+
+
+def toy_config() -> dict:
+    """Every study at toy size (.test/config.yaml, the snakemake-workflows convention)."""
+    with open(REPO / ".test" / "config.yaml") as handle:
+        return yaml.safe_load(handle)
 
 
 @pytest.fixture(scope="session")
@@ -41,12 +51,19 @@ def tiny_project_config() -> dict:
 
 
 @pytest.fixture(scope="session")
-def finished_project(tmp_path_factory, tiny_project_config) -> Path:
-    """The tiny workflow run to completion once, shared by the tests that only read it."""
-    project = make_project(tmp_path_factory.mktemp("project"), tiny_project_config)
+def finished_project(tmp_path_factory) -> Path:
+    """The toy config (every study) run to completion once, shared by the tests that only read it."""
+    project = make_project(tmp_path_factory.mktemp("project"), toy_config())
     result = run_snakemake(project, "--cores", "2")
-    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     return project
+
+
+def only(config: dict, *names: str) -> dict:
+    """``config`` with just the named studies."""
+    config = copy.deepcopy(config)
+    config["studies"] = {name: config["studies"][name] for name in names}
+    return config
 
 
 def planned_jobs(output: str) -> dict[str, int]:

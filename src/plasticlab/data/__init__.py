@@ -18,6 +18,21 @@ LOADERS: dict[str, Callable[[Path], Dataset]] = {
 }
 
 
+# Where each on-disk dataset lives under ``data_dir`` (what ``dvc add data/<dir>`` versions).
+ON_DISK_DIRECTORIES: dict[str, str] = {
+    "mnist": "mnist",
+    "fashion_mnist": "fashion_mnist",
+    "cifar10": "cifar-10-batches-py",
+    "cifar100": "cifar-100-python",
+}
+
+
+def on_disk_directory(name: str, data_dir: str | os.PathLike) -> Path | None:
+    """The directory an on-disk dataset is read from; None for data that ships with a package."""
+    sub = ON_DISK_DIRECTORIES.get(name)
+    return Path(data_dir) / sub if sub else None
+
+
 def available() -> list[str]:
     """Registered dataset names, sorted."""
     return sorted(LOADERS)
@@ -32,4 +47,5 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Datase
     return loader(Path(data_dir) if data_dir is not None else default_data_dir())
 
 
-__all__ = ["Dataset", "DatasetNotFoundError", "available", "default_data_dir", "load_dataset"]
+__all__ = ["ON_DISK_DIRECTORIES", "Dataset", "DatasetNotFoundError", "available", "default_data_dir", "load_dataset",
+           "on_disk_directory"]

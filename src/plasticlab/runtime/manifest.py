@@ -7,7 +7,9 @@ One row per run directory ``results/runs/<study>/<variant>/seed=<s>/``, read fro
   exist (an interrupted run that resumes when the workflow runs again);
 * ``fingerprint``: :func:`plasticlab.runtime.checkpoint.run_fingerprint` of the run (study,
   seed, resolved config): the key its checkpoints are resumed under, equal for equal runs;
-* ``config_sha256``: hash of the resolved run config alone (equal across seeds of a variant).
+* ``config_sha256``: hash of the resolved run config alone (equal across seeds of a variant);
+* ``config_files``: the config files the workflow merged for the run (``config/config.yaml
+  config/paper.yaml`` for a paper-scale run), from its provenance.
 
 The manifest is small and git-tracked (``results/manifest.csv``) while the runs are DVC-tracked,
 so a clone shows what the DVC remote holds, and for which config, before anything is pulled.
@@ -25,8 +27,8 @@ import pandas as pd
 
 from plasticlab.runtime.checkpoint import list_checkpoints, run_fingerprint
 
-COLUMNS = ["study", "variant", "seed", "status", "fingerprint", "config_sha256", "git_commit", "created",
-           "wall_seconds", "checkpoints"]
+COLUMNS = ["study", "variant", "seed", "status", "fingerprint", "config_sha256", "config_files", "git_commit",
+           "created", "wall_seconds", "checkpoints"]
 _SEED_DIR = re.compile(r"^seed=(\d+)$")
 
 
@@ -45,6 +47,7 @@ def _row(study: str, variant: str, seed: int, run_dir: Path) -> dict:
     return {
         "study": study, "variant": variant, "seed": seed, "status": record.get("status", "complete"),
         "fingerprint": run_fingerprint(run), "config_sha256": config_sha256(config),
+        "config_files": " ".join(entry["path"] for entry in record.get("config_files") or []),
         "git_commit": (record.get("git") or {}).get("commit"), "created": record.get("created"),
         "wall_seconds": record.get("wall_seconds"), "checkpoints": checkpoints,
     }

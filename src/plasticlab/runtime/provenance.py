@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import importlib.metadata
 import os
 import platform
@@ -55,11 +56,38 @@ def device_description(device: str) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
+CONFIG_FILES_VARIABLE = "PLASTICLAB_CONFIG_FILES"  # set by the workflow (plasticlab.workflow.record_config_files)
+
+
+def config_files() -> list[dict[str, str | None]]:
+    """The config files the workflow merged for this job, in order, each with its sha256 (None
+    if unreadable here): a paper-scale result then never looks as if it came from the default."""
+    listed = [path for path in os.environ.get(CONFIG_FILES_VARIABLE, "").split(os.pathsep) if path]
+    files = []
+    for path in listed:
+        try:
+            digest: str | None = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+        except OSError:
+            digest = None
+        files.append({"path": path, "sha256": digest})
+    return files
+
+
+def slurm_allocation() -> dict[str, str] | None:
+    """The SLURM job this process runs in (job id, CPUs per task, GPUs), None outside SLURM."""
+    keys = {"job_id": "SLURM_JOB_ID", "cpus_per_task": "SLURM_CPUS_PER_TASK", "gpus": "SLURM_GPUS_ON_NODE",
+            "partition": "SLURM_JOB_PARTITION"}
+    if "SLURM_JOB_ID" not in os.environ:
+        return None
+    return {name: os.environ[variable] for name, variable in keys.items() if variable in os.environ}
+
+
 def provenance(config: dict[str, Any] | None = None, seed: int | None = None, device: str = "cpu", **extra: Any) -> dict[str, Any]:
     """A JSON-serialisable provenance record for one result file."""
     record: dict[str, Any] = {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "config": config,
+        "config_files": config_files(),
         "seed": seed,
         "git": git_state(),
         "packages": package_versions(),
@@ -67,6 +95,7 @@ def provenance(config: dict[str, Any] | None = None, seed: int | None = None, de
         "platform": platform.platform(),
         "device": device_description(device),
         "pid": os.getpid(),
+        "slurm": slurm_allocation(),
     }
     record.update(extra)
     return record

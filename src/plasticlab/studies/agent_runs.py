@@ -50,6 +50,8 @@ class AgentStudy(Study):
     """Base class: subclasses set name, paper, summary and the ``baseline`` intervention name."""
 
     baseline: ClassVar[str] = "none"
+    train_rule = "train_agent"  # one rule trains every agent study (rule name kept for profiles and users)
+    run_resources = {"mem_mb": 16000, "runtime": 720}  # replay of 100k-1M frames; Atari-100k on one GPU is hours
     figures = ("aggregates.png", "sample_efficiency.png", "per_game.png", "improvement.png",
                "performance_profile.png", "diagnostics.png")
 

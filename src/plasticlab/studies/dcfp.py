@@ -56,6 +56,9 @@ def worst_state_w1(atoms: np.ndarray, probs: np.ndarray, truth: np.ndarray) -> f
 @register
 class DCFP(Study):
     name = "dcfp"
+    accelerated = False  # NumPy/SciPy: one CPU thread, never a GPU
+    run_resources = {"mem_mb": 2000, "runtime": 30}
+    job_group = "tabular"  # short jobs: one SLURM submission for many
     paper = "Rowland et al. 2024, 'Near-minimax-optimal distributional reinforcement learning with a generative model'"
     summary = "return-distribution error vs samples per state for DCFP, categorical DP, quantile DP; solve time"
     figures = ("w1_vs_samples.png", "w1_vs_time.png", "solve_time.png")

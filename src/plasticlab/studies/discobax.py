@@ -78,6 +78,8 @@ def build_context(config: dict[str, Any], name: str) -> dict[str, Any]:
 @register
 class DiscoBAXStudy(Study):
     name = "discobax"
+    accelerated = False  # small models on the CPU
+    run_resources = {"mem_mb": 2000, "runtime": 30}
     paper = "Lyle et al. 2023, 'DiscoBAX: Discovery of optimal intervention sets in genomic experiment design'"
     summary = "top-K recall, cluster diversity and their geometric mean per acquisition cycle, DiscoBAX vs baselines"
     figures = ("top_k_recall.png", "diversity.png", "overall.png", "expected_max_effect.png")
@@ -87,6 +89,11 @@ class DiscoBAXStudy(Study):
 
     def job_seeds(self, study_config: dict[str, Any]) -> list[int]:
         return list(range(job_count(study_config)))
+
+    def data_paths(self, study_config: dict[str, Any], data_dir: str) -> list[str]:
+        """The feature and target files of GeneDisco-style CSV screens (relative to ``data_dir``)."""
+        return [str(Path(data_dir) / spec[key]) for spec in study_config["datasets"].values()
+                if spec.get("name") == "csv" for key in ("features", "targets")]
 
     def run_config(self, study_config: dict[str, Any], variant: str) -> dict[str, Any]:
         from plasticlab.design.data import SYNTHETIC

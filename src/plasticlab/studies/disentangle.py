@@ -36,13 +36,15 @@ class Disentangle(Study):
     paper = "Lyle et al. 2024, 'Disentangling the causes of plasticity loss in neural networks'"
     summary = "nonstationary streams × interventions; training score at the end of each task"
     figures = ("plasticity_by_task.png", "summary.png")
+    run_resources = {"mem_mb": 4000, "runtime": 120}
+    batches_seeds = True
 
     def variants(self, study_config: dict[str, Any]) -> list[str]:
         return [f"{stream}.{intervention}" for stream in study_config["streams"] for intervention in study_config["variants"]]
 
     def run_config(self, study_config: dict[str, Any], variant: str) -> dict[str, Any]:
         stream, intervention = split_variant(variant)
-        config = {k: v for k, v in study_config.items() if k not in ("enabled", "seeds", "variants", "streams")}
+        config = {k: v for k, v in study_config.items() if k not in ("enabled", "seeds", "seeds_per_job", "variants", "streams")}
         config.update(variant=variant, stream=stream, stream_options=study_config["streams"][stream],
                       interventions=study_config["variants"][intervention])
         return config

@@ -29,6 +29,8 @@ class ProbedStreamStudy(Study):
     """One stream, a few variants, snapshots at task ends, a probe step over the snapshots."""
 
     aggregate_file = "probes.parquet"
+    run_resources = {"mem_mb": 4000, "runtime": 120}
+    batches_seeds = True
 
     def run_config(self, study_config: dict[str, Any], variant: str) -> dict[str, Any]:
         config = super().run_config(study_config, variant)

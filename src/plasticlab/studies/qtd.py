@@ -63,6 +63,9 @@ def ratio_to_td(best: pd.DataFrame) -> pd.DataFrame:
 @register
 class QTD(Study):
     name = "qtd"
+    accelerated = False  # NumPy/SciPy: one CPU thread, never a GPU
+    run_resources = {"mem_mb": 2000, "runtime": 30}
+    job_group = "tabular"  # short jobs: one SLURM submission for many
     paper = "Rowland et al. 2023, 'The statistical benefits of quantile temporal-difference learning for value estimation'"
     summary = "MSE of the value estimate of TD and QTD vs step size and updates, across reward noise"
     figures = ("mse_vs_step_size.png", "mse_at_best_step_size.png", "qtd_vs_td.png")

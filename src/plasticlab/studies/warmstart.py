@@ -67,6 +67,8 @@ class WarmStart(Study):
     paper = "Ash & Adams 2020, 'On warm-starting neural network training'; Lee et al. 2024, 'Slow and Steady Wins the Race: Maintaining Plasticity with Hare and Tortoise Networks' (ICML)"
     summary = "data arrives in chunks; warm vs fresh vs interventions; test accuracy vs chunks seen"
     figures = ("test_accuracy.png", "train_accuracy.png", "final_test_accuracy.png", "warmstart_gap.png")
+    run_resources = {"mem_mb": 4000, "runtime": 120}
+    batches_seeds = True
 
     def check(self, study_config: dict[str, Any]) -> None:
         nets.check_spec(study_config["model"])

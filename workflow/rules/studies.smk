@@ -1,0 +1,145 @@
+# The rules of every configured study, generated from its Study class through plasticlab.workflow:
+#   train_<study> (agent studies share train_agent), probe_<study> (studies with a probe step),
+#   aggregate (one rule, {study} wildcard), plot_<study>, the target rule <study>, and claims.
+# A job runs one seed (wildcard {seed}) or every seed of a variant (Study.seeds_in_one_job);
+# outputs stay one directory per seed. Threads, memory, runtime, GPUs and the SLURM group come
+# from the study's declarations, so the profiles only override them. With --use-conda every rule
+# runs in workflow/envs/plasticlab.yaml. Wiring only.
+
+
+for _rule, _members in plan.train_rules(config).items():
+    _shape = plan.job_shape(config, _rule)
+
+    rule:
+        name:
+            _rule
+        output:
+            metrics=_shape.run_files("metrics.parquet"),
+            run=_shape.run_files("run.json"),
+        wildcard_constraints:
+            study="|".join(_members),
+        params:
+            run_config=lambda wildcards: run_config_arg(wildcards.study)(wildcards),
+            seeds=_shape.seed_param(),
+            device=_shape.device,
+        log:
+            f"results/logs/{{study}}/{{variant}}/{_shape.job_name()}.log",
+        benchmark:
+            f"results/benchmarks/{{study}}/{{variant}}/{_shape.job_name()}.tsv"
+        threads: _shape.threads
+        resources:
+            mem_mb=_shape.mem_mb,
+            runtime=_shape.runtime,
+            gpu=_shape.gpu,
+        group:
+            _shape.group
+        conda:
+            plan.CONDA_ENV
+        shell:
+            plan.command("train")
+
+
+for _study in plan.configured_studies(config):
+    if plasticlab_studies.get(_study).has_probe:
+        _probe = plan.probe_shape(config, _study)
+
+        rule:
+            name:
+                _probe.rule
+            input:
+                _probe.run_files("metrics.parquet"),
+            output:
+                _probe.run_files("probes.parquet"),
+            wildcard_constraints:
+                study=_study,
+            params:
+                run_config=lambda wildcards: run_config_arg(wildcards.study)(wildcards),
+                seeds=_probe.seed_param(),
+                device=_probe.device,
+            log:
+                f"results/logs/{{study}}/{{variant}}/{_probe.job_name()}.probe.log",
+            benchmark:
+                f"results/benchmarks/{{study}}/{{variant}}/{_probe.job_name()}.probe.tsv"
+            threads: _probe.threads
+            resources:
+                mem_mb=_probe.mem_mb,
+                runtime=_probe.runtime,
+                gpu=_probe.gpu,
+            group:
+                _probe.group
+            conda:
+                plan.CONDA_ENV
+            shell:
+                plan.command("probe")
+
+    rule:
+        name:
+            f"plot_{_study}"
+        input:
+            plan.table(_study),
+        output:
+            report(
+                plan.figures(_study),
+                caption=f"../report/{_study}.rst",
+                category=_study,
+                subcategory="figures",
+            ),
+        log:
+            f"results/logs/{_study}/plot.log",
+        params:
+            study=_study,
+        resources:
+            **plan.AGGREGATE_RESOURCES,
+        conda:
+            plan.CONDA_ENV
+        shell:
+            "plasticlab --log {log} plot {params.study} --table {input} --out-dir results/figures/{params.study}"
+
+    rule:
+        name:
+            _study
+        input:
+            plan.targets(_study),
+
+
+rule aggregate:
+    input:
+        lambda wildcards: plan.run_files(config, wildcards.study),
+    output:
+        table=report(
+            "results/tables/{study}.csv",
+            caption="../report/table.rst",
+            category="{study}",
+            subcategory="table",
+        ),
+        provenance="results/tables/{study}.provenance.json",
+    params:
+        study_config=study_config_arg,
+    log:
+        "results/logs/{study}/aggregate.log",
+    resources:
+        **plan.AGGREGATE_RESOURCES,
+    conda:
+        plan.CONDA_ENV
+    shell:
+        "plasticlab --log {log} aggregate {wildcards.study} {input} "
+        "--out {output.table} --study-config {params.study_config}"
+
+
+rule claims:
+    input:
+        [plan.table(study) for study in plasticlab_config.enabled_studies(config)],
+    output:
+        table=report(plan.CLAIMS_TABLE, caption="../report/claims.rst", category="claims"),
+        figure=report(plan.CLAIMS_FIGURE, caption="../report/claims.rst", category="claims"),
+    params:
+        config_files=" ".join(shlex.quote(str(path)) for path in CONFIG_FILES),
+    log:
+        "results/logs/claims.log",
+    resources:
+        **plan.AGGREGATE_RESOURCES,
+    conda:
+        plan.CONDA_ENV
+    shell:
+        "plasticlab --log {log} claims --tables results/tables --config {params.config_files} "
+        "--out {output.table} --figure {output.figure}"
