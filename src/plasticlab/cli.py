@@ -162,7 +162,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
     names = [studies.get(name).name for name in args.study] if args.study else studies.available()
     if args.source:
-        board = pd.read_csv(args.source, keep_default_na=False, na_values=[""])
+        board = scoreboard.read_scoreboard(args.source)
         board = board[board["study"].isin(names)]
         merged, config_files = None, []
     else:

@@ -125,12 +125,15 @@ def test_missing_table_and_disabled_study_are_listed_as_not_run(tmp_path, writte
 
 def test_a_table_from_another_config_is_judged_but_flagged(written):
     path = written()
-    provenance_sidecar(path).write_text(json.dumps({"config": {"seeds": 5}}))
+    # the workflow records the section with the schema's defaults filled in (here `oracle`)
+    provenance_sidecar(path).write_text(json.dumps({"config": {"seeds": 5, "model": {"width": 8}, "oracle": True}}))
     study = FakeStudy((Claim("c", "text", "stat", "greater", gap("fresh")),))
-    same = study_rows(study, path, enabled=True, study_config={"seeds": 5})
-    other = study_rows(study, path, enabled=True, study_config={"seeds": 20})
+    same = study_rows(study, path, enabled=True, study_config={"seeds": 5, "model": {"width": 8}})
     assert same[0]["note"] == "" and same[0]["verdict"] == "reproduced"
-    assert other[0]["verdict"] == "reproduced" and "different config" in other[0]["note"]
+    for other in ({"seeds": 20, "model": {"width": 8}}, {"seeds": 5, "model": {"width": 16}},
+                  {"seeds": 5, "model": {"width": 8, "layers": 2}}):
+        row = study_rows(study, path, enabled=True, study_config=other)[0]
+        assert row["verdict"] == "reproduced" and "different config" in row["note"], other
 
 
 def test_build_scoreboard_lists_every_requested_study_in_order(tmp_path):

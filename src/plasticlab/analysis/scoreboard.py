@@ -34,7 +34,7 @@ import pandas as pd
 from plasticlab.analysis.claims import Claim, Estimate, evaluate_claim
 
 __all__ = ["COLUMNS", "NOT_RUN", "build_scoreboard", "claim_rows", "format_estimate", "not_run_rows",
-           "scoreboard_provenance", "study_rows", "write_scoreboard"]
+           "read_scoreboard", "scoreboard_provenance", "study_rows", "write_scoreboard"]
 
 COLUMNS = ["study", "claim_id", "claim", "paper", "statistic", "direction", "null", "estimate", "ci_low", "ci_high",
            "n_seeds", "verdict", "failed_precondition", "note", "config_files"]
@@ -102,13 +102,17 @@ def _stale_note(study_config: Mapping[str, Any] | None, table_path: Path) -> str
         recorded = json.loads(sidecar.read_text()).get("config")
     except (OSError, ValueError):
         return ""
-    if not recorded or _canonical(recorded) == _canonical(study_config):
+    if not isinstance(recorded, dict) or not _differs(study_config, recorded):
         return ""
     return "the table was aggregated under a different config of this study than the one given"
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+def _differs(given: Any, recorded: Any) -> bool:
+    """Whether ``recorded`` disagrees with ``given`` on a key ``given`` sets. Keys only in
+    ``recorded`` are ignored: the workflow's schema validation fills in defaults."""
+    if isinstance(given, Mapping) and isinstance(recorded, Mapping):
+        return any(key not in recorded or _differs(value, recorded[key]) for key, value in given.items())
+    return json.dumps(given, sort_keys=True, default=str) != json.dumps(recorded, sort_keys=True, default=str)
 
 
 def study_rows(study: Any, table_path: Path, enabled: bool, study_config: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -176,3 +180,16 @@ def write_scoreboard(path: str | Path, frame: pd.DataFrame, provenance: dict[str
     from plasticlab.runtime.results_io import write_csv
 
     write_csv(path, frame[COLUMNS], provenance=provenance)
+
+
+def read_scoreboard(path: str | Path) -> pd.DataFrame:
+    """A scoreboard CSV as written by :func:`write_scoreboard` (empty cells as NaN, no other NA
+    spellings: a claim id or note is never mistaken for a missing value)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no claims CSV at {path}")
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise KeyError(f"{path} is not a claims scoreboard: it lacks column(s) {missing}")
+    return frame[COLUMNS]

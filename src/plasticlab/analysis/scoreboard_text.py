@@ -42,6 +42,10 @@ def _why(row: pd.Series) -> str:
     return _text(row["note"]) or _text(row["failed_precondition"])
 
 
+def _seeds(row: pd.Series) -> str:
+    return str(int(row["n_seeds"])) if int(row["n_seeds"]) else ""
+
+
 def _predicted(row: pd.Series) -> str:
     if not _text(row["direction"]):
         return ""
@@ -52,7 +56,7 @@ def _predicted(row: pd.Series) -> str:
 def to_text(frame: pd.DataFrame) -> str:
     """An aligned table for the terminal: study, claim, estimate [CI], n, verdict, why."""
     header = ["study", "claim", "estimate [95% CI]", "n", "verdict", "failed precondition / note"]
-    body = [[_text(r["study"]), _text(r["claim_id"]), _formatted_estimate(r), str(int(r["n_seeds"])),
+    body = [[_text(r["study"]), _text(r["claim_id"]), _formatted_estimate(r), _seeds(r),
              _text(r["verdict"]), _why(r)] for _, r in frame.iterrows()]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header) - 1)]
     lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(line[:-1], widths)), line[-1]]).rstrip()
@@ -74,7 +78,7 @@ def to_markdown(frame: pd.DataFrame) -> str:
     for _, r in frame.iterrows():
         claim = f"{_text(r['claim'])} (`{_text(r['claim_id'])}`)" if _text(r["claim_id"]) else ""
         cells = [f"`{_text(r['study'])}`", claim, _text(r["statistic"]), _predicted(r), _formatted_estimate(r),
-                 str(int(r["n_seeds"])) if int(r["n_seeds"]) else "", f"**{_text(r['verdict'])}**", _why(r)]
+                 _seeds(r), f"**{_text(r['verdict'])}**", _why(r)]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
