@@ -60,7 +60,9 @@ def _draw_row(ax: plt.Axes, row: pd.Series) -> None:
         ax.axvspan(lo, hi, color=PREDICTED_SHADE, alpha=0.12, linewidth=0)
     ax.axvline(null, color="black", linewidth=0.8)
     estimate, low, high = (float(row[c]) for c in ("estimate", "ci_low", "ci_high"))
-    if verdict != "not run" and math.isfinite(estimate):
+    if verdict == "not run":
+        ax.set_xticks([])  # nothing measured: no scale to read
+    elif math.isfinite(estimate):
         if math.isfinite(low) and math.isfinite(high):
             ax.plot([low, high], [0, 0], color=colour, linewidth=2.2, solid_capstyle="butt")
         ax.plot([estimate], [0], marker="o", markersize=5, color=colour)

@@ -7,7 +7,7 @@ first question a reader asks — did the paper's result come out? — has one an
 Nothing is silently dropped. Every requested study appears, and a claim that could not be judged
 gets the verdict ``not run`` with a ``note`` saying why:
 
-- the study is switched off in the config (``enabled: false``);
+- the study is not enabled in the config (``enabled: false``, or no section);
 - its table ``<tables>/<study>.csv`` is missing (not run yet, or not pulled);
 - the table lacks rows the claim's statistic needs (a variant the config leaves out, a table
   aggregated by older code): the note is the :func:`~plasticlab.analysis.claims.table_estimate`
@@ -56,15 +56,16 @@ def _base_row(study: Any, claim: Claim | None) -> dict[str, Any]:
             "null": claim.null if claim else math.nan}
 
 
+def _not_run(study: Any, claim: Claim | None, note: str) -> dict[str, Any]:
+    return {**_base_row(study, claim), "estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n_seeds": 0,
+            "verdict": NOT_RUN, "failed_precondition": "", "note": note}
+
+
 def not_run_rows(study: Any, reason: str) -> list[dict[str, Any]]:
     """One ``not run`` row per declared claim (one row if none is declared), with ``reason`` as note."""
-    claims = tuple(study.claims) or (None,)
-    rows = []
-    for claim in claims:
-        note = reason if claim else f"{reason}; the study declares no claims" if reason else "the study declares no claims"
-        rows.append({**_base_row(study, claim), "estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan,
-                     "n_seeds": 0, "verdict": NOT_RUN, "failed_precondition": "", "note": note})
-    return rows
+    if not study.claims:
+        return [_not_run(study, None, "; ".join(filter(None, [reason, "the study declares no claims"])))]
+    return [_not_run(study, claim, reason) for claim in study.claims]
 
 
 def _failed_preconditions_note(claim: Claim, table: pd.DataFrame) -> str:
@@ -83,8 +84,7 @@ def claim_rows(study: Any, claim: Claim, table: pd.DataFrame) -> list[dict[str, 
         evaluated = evaluate_claim(claim, table)
     except KeyError as error:
         message = error.args[0] if error.args else str(error)
-        return [{**_base_row(study, claim), "estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan,
-                 "n_seeds": 0, "verdict": NOT_RUN, "failed_precondition": "", "note": f"missing rows: {message}"}]
+        return [_not_run(study, claim, f"missing rows: {message}")]
     note = _failed_preconditions_note(claim, table) if any(r["failed_precondition"] for r in evaluated) else ""
     base = _base_row(study, claim)
     return [{**base, **{k: v for k, v in row.items() if k not in ("claim", "statistic", "direction", "null")},
@@ -118,7 +118,7 @@ def _differs(given: Any, recorded: Any) -> bool:
 def study_rows(study: Any, table_path: Path, enabled: bool, study_config: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """All scoreboard rows of one study: ``not run`` if disabled or without a table, else each claim."""
     if not enabled:
-        return not_run_rows(study, "disabled in the config")
+        return not_run_rows(study, "not enabled in the config")
     if not table_path.exists():
         return not_run_rows(study, f"no table at {table_path}")
     if not study.claims:
