@@ -118,7 +118,7 @@ def test_missing_table_and_disabled_study_are_listed_as_not_run(tmp_path, writte
     assert all("no table at" in r["note"] and "nowhere.csv" in r["note"] for r in missing)
     disabled = study_rows(study, written(), enabled=False)  # the table exists but the config is off
     assert [r["verdict"] for r in disabled] == [NOT_RUN, NOT_RUN]
-    assert all(r["note"] == "disabled in the config" for r in disabled)
+    assert all(r["note"] == "not enabled in the config" for r in disabled)
     nothing = study_rows(FakeStudy(()), written(), enabled=True)
     assert len(nothing) == 1 and nothing[0]["verdict"] == NOT_RUN and "declares no claims" in nothing[0]["note"]
 
@@ -146,7 +146,7 @@ def test_build_scoreboard_lists_every_requested_study_in_order(tmp_path):
     expected = [(n, c.id) for n in names for c in studies.get(n).claims]
     assert list(zip(board["study"], board["claim_id"])) == expected
     assert (board["verdict"] == NOT_RUN).all()
-    assert set(board.loc[board["study"] == "vlm_rewards", "note"]) == {"disabled in the config"}
+    assert set(board.loc[board["study"] == "vlm_rewards", "note"]) == {"not enabled in the config"}
     assert (board["config_files"] == "config/config.yaml").all()
     assert set(board["paper"]) == {studies.get(n).paper for n in names}
 
