@@ -191,7 +191,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
         log.info("%s %s", "updated" if changed else "unchanged:", args.update_readme)
     if args.markdown:
         print(scoreboard_text.to_markdown(board), end="")
-    elif not (args.out or args.figure or args.update_readme):
+    elif not (args.out or args.update_readme):
         print(scoreboard_text.to_text(board), end="")
     return 0
 
