@@ -71,3 +71,74 @@ def test_several_seeds_run_in_one_process_each_into_its_own_directory(tmp_path, 
         assert record["seed"] == seed
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "warm" / "seed=1" / "metrics.parquet"),
                                   pd.read_parquet(alone / "metrics.parquet"), check_exact=True)
+
+# --- plasticlab claims ---------------------------------------------------------------------------
+
+def _understanding_table(path, plain_loss: float = 0.1) -> None:
+    """The rows the understanding claims read: plain loss (CI above 0 when plain_loss > 0), the
+    layernorm − plain gap, and within-variant rank correlations."""
+    import pandas as pd
+
+    rows = [("none", 3, "plasticity_loss", plain_loss, plain_loss - 0.05, plain_loss + 0.05),
+            ("layernorm", 3, "plasticity_loss_minus_none", -0.05, -0.08, -0.02),
+            ("none", 0, "spearman_vs_hessian_top_eigenvalue", 0.6, 0.3, 0.8),
+            ("layernorm", 0, "spearman_vs_hessian_top_eigenvalue", 0.1, -0.2, 0.4)]
+    pd.DataFrame([{"study": "understanding", "variant": v, "x": x, "metric": m, "mean": mean, "ci_low": lo,
+                   "ci_high": hi, "n_seeds": 5} for v, x, m, mean, lo, hi in rows]).to_csv(path, index=False)
+
+
+def test_claims_with_an_unknown_study_is_a_one_line_error(tmp_path):
+    result = _cli("claims", "--tables", str(tmp_path), "--study", "understanding", "nosuch")
+    assert result.returncode == 2
+    assert "unknown study 'nosuch'" in result.stderr and "understanding" in result.stderr and "vlm_rewards" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_claims_lists_a_study_without_a_table_as_not_run(tmp_path, repo_root):
+    result = _cli("claims", "--tables", str(tmp_path), "--config", str(repo_root / "config/config.yaml"),
+                  "--study", "understanding", "vlm_rewards")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:2] == ["study", "claim"]
+    body = lines[2:]
+    assert len(body) == 4 and all(" not run " in line and "no table at" in line for line in body)
+    assert {line.split()[0] for line in body} == {"understanding", "vlm_rewards"}
+
+
+def test_claims_writes_the_scoreboard_figure_and_readme_block(tmp_path, repo_root):
+    import json
+
+    import pandas as pd
+
+    from plasticlab.analysis import read_png_provenance
+
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    _understanding_table(tables / "understanding.csv")
+    out, figure = tmp_path / "claims.csv", tmp_path / "figures" / "claims.png"
+    config = str(repo_root / "config/config.yaml")
+    result = _cli("claims", "--tables", str(tables), "--config", config, "--study", "understanding", "warmstart",
+                  "--out", str(out), "--figure", str(figure))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""  # with --out the scoreboard goes to the file
+    board = pd.read_csv(out, keep_default_na=False)
+    verdicts = dict(zip(board["claim_id"], board["verdict"]))
+    assert verdicts == {"curvature_tracks_loss[layernorm]": "inconclusive", "curvature_tracks_loss[none]": "reproduced",
+                        "layernorm_reduces_loss": "reproduced", "": "not run"}  # warmstart: no table here
+    assert set(board["config_files"]) == {config}
+    provenance = json.loads((tmp_path / "claims.provenance.json").read_text())
+    assert provenance["config_files"] == [config] and str(tables / "understanding.csv") in provenance["inputs"]
+    assert read_png_provenance(figure)["inputs"] == [str(out)]
+
+    markdown = _cli("claims", "--from", str(out), "--markdown", "--study", "understanding")
+    assert markdown.returncode == 0, markdown.stderr
+    assert markdown.stdout.startswith("| study | claim |") and markdown.stdout.count("**reproduced**") == 2
+    assert "warmstart" not in markdown.stdout  # --study filters the CSV's rows too
+
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- claims:begin -->\n<!-- claims:end -->\nwhy it did not reproduce\n")
+    update = _cli("claims", "--update-readme", str(readme), "--from", str(out))
+    assert update.returncode == 0, update.stderr
+    text = readme.read_text()
+    assert text.startswith("intro\n<!-- claims:begin -->\n") and text.endswith("<!-- claims:end -->\nwhy it did not reproduce\n")
+    assert "`layernorm_reduces_loss`" in text and "**untestable**" not in text

@@ -9,6 +9,7 @@ Snakemake rules only call these subcommands; every step can also be run by hand:
     plasticlab aggregate warmstart results/runs/warmstart/*/seed=*/metrics.parquet --out results/tables/warmstart.csv
     plasticlab plot warmstart --table results/tables/warmstart.csv --out-dir results/figures/warmstart
     plasticlab manifest        # results/manifest.csv: every run, its status and config hashes
+    plasticlab claims          # the papers' claims checked on the tables: the reproduction scoreboard
     plasticlab unlock-stale    # remove the lock of a killed Snakemake run (make run does this first)
     plasticlab dvc-stages      # write dvc.yaml from the study registry
 """
@@ -211,6 +212,48 @@ def cmd_dvc_stages(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_claims(args: argparse.Namespace) -> int:
+    """The scoreboard: each study's paper claims checked on its table (or read from a claims CSV)."""
+    from plasticlab import config as cfg
+    from plasticlab import studies
+    from plasticlab.analysis import scoreboard, scoreboard_text
+
+    names = [studies.get(name).name for name in args.study] if args.study else studies.available()
+    if args.source:
+        board = scoreboard.read_scoreboard(args.source)
+        board = board[board["study"].isin(names)]
+        merged, config_files = None, []
+    else:
+        config_files = args.config if args.config is not None else (
+            ["config/config.yaml"] if Path("config/config.yaml").exists() else [])
+        merged = cfg.load_config(*config_files) if config_files else None
+        enabled = cfg.enabled_studies(merged) if merged is not None else None
+        board = scoreboard.build_scoreboard(args.tables, names, enabled, merged, config_files)
+    if args.out:
+        scoreboard.write_scoreboard(args.out, board, scoreboard.scoreboard_provenance(args.tables, names, merged,
+                                                                                      config_files))
+        log.info("wrote %s (%d claims: %s)", args.out, len(board),
+                 ", ".join(f"{n} {v}" for v, n in board["verdict"].value_counts().items()))
+    if args.figure:
+        from plasticlab.analysis.claims_plot import claims_forest_plot
+        from plasticlab.runtime.provenance import provenance
+
+        claims_forest_plot(board, args.figure, provenance=provenance(
+            inputs=[args.source or args.out or args.tables], config_files=[str(p) for p in config_files]))
+        log.info("wrote %s", args.figure)
+    if args.update_readme:
+        source = args.source or args.out
+        if not source:
+            raise SystemExit("claims --update-readme needs --from CSV (or --out CSV): the README cites its source")
+        changed = scoreboard_text.update_readme(args.update_readme, board, source)
+        log.info("%s %s", "updated" if changed else "unchanged:", args.update_readme)
+    if args.markdown:
+        print(scoreboard_text.to_markdown(board), end="")
+    elif not (args.out or args.update_readme):
+        print(scoreboard_text.to_text(board), end="")
+    return 0
+
+
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """What identifies one run: study, variant, seed, its config, where it lives, what it runs on."""
     parser.add_argument("study")
@@ -276,6 +319,18 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--table", required=True)
     plot.add_argument("--out-dir", required=True)
     plot.set_defaults(func=cmd_plot)
+
+    claims = sub.add_parser("claims", help="check each study's paper claims on its table: the reproduction scoreboard")
+    claims.add_argument("--tables", default="results/tables", help="directory of <study>.csv tables (default results/tables)")
+    claims.add_argument("--config", nargs="+", help="config file(s), merged in order: which studies are enabled "
+                        "(default config/config.yaml if present)")
+    claims.add_argument("--study", nargs="+", action="extend", help="only these studies (default: every registered one)")
+    claims.add_argument("--out", help="write the scoreboard CSV here (e.g. results/tables/claims.csv) instead of printing it")
+    claims.add_argument("--figure", help="draw the one-page claims figure (PNG) here")
+    claims.add_argument("--markdown", action="store_true", help="print the scoreboard as a Markdown table")
+    claims.add_argument("--from", dest="source", help="read a claims CSV instead of checking the tables")
+    claims.add_argument("--update-readme", metavar="README", help="rewrite the README's claims block from the scoreboard")
+    claims.set_defaults(func=cmd_claims)
     return parser
 
 

@@ -141,7 +141,7 @@ def build_stages(config_files: list[str]) -> dict[str, Any]:
     stages["claims"] = {
         "cmd": "snakemake --cores 1 claims" + (f" {extra}" if extra else ""),
         "deps": [table(study) for study in enabled],
-        "outs": [CLAIMS_TABLE, str(Path(CLAIMS_FIGURE).parent)],
+        "outs": [CLAIMS_TABLE, CLAIMS_TABLE.replace(".csv", ".provenance.json"), str(Path(CLAIMS_FIGURE).parent)],
     }
     return {"stages": stages}
 

@@ -218,3 +218,25 @@ def test_other_tables():
     assert list(efficiency["step"]) == [1e4, 2e4, 3e4, 4e4, 5e4] and (efficiency["statistic"] == "iqm").all()
     with pytest.raises(ValueError, match="checkpoints"):
         sample_efficiency_table(curves, [1, 2, 3])
+
+
+def test_paired_difference_of_a_shifted_copy_is_exact_and_unpaired_is_not():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(6, 4))
+    y = x - 0.25  # every run of y is the same seed's run of x, 0.25 lower
+    (point, low, high), paired = rl_stats.difference_ci(x, y, "iqm", n_boot=300)
+    assert paired and point == pytest.approx(0.25) and low == pytest.approx(0.25) and high == pytest.approx(0.25)
+    (point, low, high), paired = rl_stats.difference_ci(x, y[:5], "mean", n_boot=300)
+    assert not paired and point == pytest.approx(x.mean() - y[:5].mean())
+    assert low < point < high and high - low > 0.1  # independent resamples keep the seed-to-seed spread
+
+
+def test_difference_table_rows_against_the_baseline():
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=(5, 3))
+    table = rl_stats.difference_table({"none": base, "a": base + 1.0, "b": base - 0.5}, "none", n_boot=200)
+    assert list(table["variant"]) == ["a", "b"] and set(table["baseline"]) == {"none"}
+    assert table.set_index("variant")["estimate"].to_dict() == pytest.approx({"a": 1.0, "b": -0.5})
+    assert table["paired"].all() and (table["n_runs"] == 5).all() and (table["n_tasks"] == 3).all()
+    with pytest.raises(KeyError, match="baseline 'c'"):
+        rl_stats.difference_table({"none": base}, "c")

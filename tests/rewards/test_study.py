@@ -38,7 +38,8 @@ def test_vlm_rewards_study_end_to_end(tmp_path):
     tiny = metrics[metrics["variant"] == "tiny"]
     assert {"contrastive_loss", "caption_accuracy", "reward_precision", "reward_recall", "reward_roc_auc",
             "precision_at_threshold", "ground_truth_success"} <= set(tiny["metric"])
-    assert set(metrics.loc[metrics["variant"] == "oracle", "metric"]) == {"ground_truth_success", "reward_model_success"}
+    assert set(metrics.loc[metrics["variant"] == "oracle", "metric"]) == {"ground_truth_success", "reward_model_success",
+                                                                         "random_policy_success"}
     # the oracle's reward is the ground truth: ending an episode by it is succeeding
     oracle = metrics[metrics["variant"] == "oracle"].pivot_table(index=["seed", "x"], columns="metric", values="value")
     np.testing.assert_allclose(oracle["ground_truth_success"], oracle["reward_model_success"])
@@ -49,6 +50,9 @@ def test_vlm_rewards_study_end_to_end(tmp_path):
     final = table[(table["metric"] == "ground_truth_success") & (table["x"] == 40)].set_index("variant")["mean"]
     assert gap["mean"].iloc[0] == pytest.approx(final["tiny"] - final["oracle"])
     assert (table["n_seeds"] == 2).all()
+    # the random policy's success (recorded by the oracle job) is a floor below the oracle agent's
+    floor = table[(table["metric"] == "success_minus_random_policy") & (table["variant"] == "oracle")]
+    assert floor["mean"].iloc[0] > 0 and floor["x"].iloc[0] == 40
     written = study.plot(table, tmp_path / "figures", {"inputs": ["table.csv"]})
     assert [p.name for p in written] == list(study.figures)
     assert all(p.stat().st_size > 10_000 and read_png_provenance(p) == {"inputs": ["table.csv"]} for p in written)

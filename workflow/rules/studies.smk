@@ -131,6 +131,7 @@ rule claims:
         [plan.table(study) for study in plasticlab_config.enabled_studies(config)],
     output:
         table=report(plan.CLAIMS_TABLE, caption="../report/claims.rst", category="claims"),
+        provenance=plan.CLAIMS_TABLE.replace(".csv", ".provenance.json"),
         figure=report(plan.CLAIMS_FIGURE, caption="../report/claims.rst", category="claims"),
     params:
         config_files=" ".join(shlex.quote(str(path)) for path in CONFIG_FILES),

@@ -48,6 +48,23 @@ def evaluate_greedy(q: np.ndarray, next_state: np.ndarray, reward: np.ndarray, t
     return per_task(success), per_task(ended)
 
 
+def random_policy_success(next_state: np.ndarray, truth: np.ndarray, horizon: int) -> np.ndarray:
+    """Exact ground-truth success of the uniformly random policy per task ``(tasks,)``: the chance of
+    reaching a goal state within ``horizon`` steps, averaged over the start states where the goal
+    does not already hold (what :func:`evaluate_greedy` counts for a learnt policy).
+
+    The floor an agent must beat before its success says anything about its reward: computed by
+    dynamic programming over steps, ``hit_t(s) = mean_a [goal(s′) or hit_{t−1}(s′)]``, no sampling.
+    """
+    n_tasks = truth.shape[0]
+    tasks = np.arange(n_tasks)[:, None, None]
+    hit = np.zeros(truth.shape)
+    for _ in range(horizon):
+        hit = np.where(truth[tasks, next_state], 1.0, hit[tasks, next_state]).mean(axis=-1)
+    valid = ~truth
+    return (hit * valid).sum(axis=1) / valid.sum(axis=1)
+
+
 def q_learning(next_state: np.ndarray, reward: np.ndarray, truth: np.ndarray, spec: QLearningSpec,
                rng: np.random.Generator) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """Train on ``reward`` ``(tasks, states)`` in the dynamics ``next_state`` ``(tasks, states, actions)``;

@@ -8,6 +8,14 @@ its final evaluation return, normalised per game (Atari: human-normalised; MinAt
 the baseline variant's mean, 0 = no reward), then IQM / median / mean / optimality gap with
 stratified-bootstrap 95% CIs over runs, probability of improvement over the baseline,
 performance profiles, sample-efficiency curves and per-game scores.
+
+For the claims (``Study.claims``) the table also holds each intervention's IQM minus the
+baseline's with a stratified-bootstrap CI paired by seed (``kind = difference``), and the
+baseline's IQM measured from random play's score on every game (``kind = vs_random``, the
+precondition "the plain agent beats random play"). Random play is 0 on the human-normalised
+Atari-100k scale; the MinAtar scale (0 = no reward, 1 = the baseline) has no random-policy score
+yet, so with a MinAtar game that row is NaN, says which games lack one, and every claim of the
+study is ``untestable`` until a measured random-policy floor is passed to the normalisation.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from plasticlab import interventions, nets
+from plasticlab.analysis.claims import Estimate, Precondition
 from plasticlab.studies.base import RunSpec, Study
 
 log = logging.getLogger(__name__)
@@ -52,6 +61,8 @@ class AgentStudy(Study):
     baseline: ClassVar[str] = "none"
     train_rule = "train_agent"  # one rule trains every agent study (rule name kept for profiles and users)
     run_resources = {"mem_mb": 16000, "runtime": 720}  # replay of 100k-1M frames; Atari-100k on one GPU is hours
+    # extra (variant, reference) IQM differences a claim needs besides "variant − baseline"
+    comparisons: ClassVar[tuple[tuple[str, str], ...]] = ()
     figures = ("aggregates.png", "sample_efficiency.png", "per_game.png", "improvement.png",
                "performance_profile.png", "diagnostics.png")
 
@@ -132,6 +143,11 @@ class AgentStudy(Study):
             rl_stats.per_task_table(finals, envs, n_boot=n_boot).assign(kind="per_game"),
             rl_stats.improvement_table(finals, self.baseline, n_boot=n_boot).assign(kind="improvement"),
             rl_stats.profile_table(finals, taus, n_boot=n_boot).assign(kind="profile"),
+            rl_stats.difference_table(finals, self.baseline, "iqm", n_boot=n_boot).assign(kind="difference"),
+            *[rl_stats.difference_table({variant: finals[variant], reference: finals[reference]}, reference, "iqm",
+                                        n_boot=n_boot).assign(kind="difference")
+              for variant, reference in self.comparisons if variant in finals and reference in finals],
+            _versus_random(finals[self.baseline], self.baseline, envs, study_config, n_boot),
         ]
         parts = [part.rename(columns={"variant": "intervention"}) for part in stats_parts]
         parts += [_diagnostics_table(metrics), _diverged_table(metrics)]
@@ -164,6 +180,63 @@ class AgentStudy(Study):
                         xlabel="environment steps", ylabel="mean over seeds",
                         title="Plasticity diagnostics (95% bootstrap CI over seeds)", provenance=provenance),
         ]
+
+
+def random_floor(env_spec: dict[str, Any]) -> float | None:
+    """Random play's score on the game's normalised scale, or None where it is not known.
+
+    Atari-100k games are human-normalised, random play -> 0. MinAtar is scaled 0 = no reward and
+    1 = the baseline (``reference_scores.normalise``, no floor passed), which says nothing about
+    random play: None until a measured random-policy floor is passed there."""
+    from plasticlab.analysis.reference_scores import ATARI_100K_GAMES
+
+    return 0.0 if env_spec["suite"] == "ale" and env_spec["game"] in ATARI_100K_GAMES else None
+
+
+def _versus_random(scores: np.ndarray, baseline: str, envs: list[str], study_config: dict[str, Any],
+                   n_boot: int) -> pd.DataFrame:
+    """IQM of the baseline's normalised final scores minus random play's, per game, with a
+    stratified-bootstrap CI (``kind = vs_random``); NaN, naming the games, where a floor is unknown."""
+    from plasticlab.analysis import rl_stats
+
+    floors = {env: random_floor(study_config["envs"][env]["env"]) for env in envs}
+    unknown = [env for env, floor in floors.items() if floor is None]
+    row = {"intervention": baseline, "statistic": "iqm", "n_runs": scores.shape[0], "n_tasks": scores.shape[1],
+           "kind": "vs_random"}
+    if unknown:
+        return pd.DataFrame([{**row, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                              "note": f"no random-policy score for {', '.join(unknown)}"}])
+    above = scores - np.array([floors[env] for env in envs])
+    table = rl_stats.aggregate_table({baseline: above}, ("iqm",), n_boot=n_boot)
+    return table.rename(columns={"variant": "intervention"}).assign(kind="vs_random", note="")
+
+
+def agent_estimate(table: pd.DataFrame, kind: str, intervention: str, statistic: str = "iqm",
+                   baseline: str | None = None) -> Estimate:
+    """The one row of ``kind`` for ``intervention`` and ``statistic`` (and, for a difference, the
+    ``baseline`` it is taken against) as an Estimate (n = runs per game); KeyError naming the
+    selection when there is not exactly one."""
+    rows = table[(table["kind"] == kind) & (table["intervention"] == intervention) & (table["statistic"] == statistic)]
+    if baseline is not None:
+        rows = rows[rows["baseline"] == baseline]
+    if len(rows) != 1:
+        selection = {"kind": kind, "intervention": intervention, "statistic": statistic, "baseline": baseline}
+        raise KeyError(f"table has {len(rows)} rows for {selection}; a claim needs exactly one")
+    row = rows.iloc[0]
+    return Estimate(float(row["estimate"]), float(row["ci_low"]), float(row["ci_high"]), int(row["n_runs"]))
+
+
+def iqm_gain(intervention: str, reference: str = "none") -> Any:
+    """Statistic of a claim "``intervention`` beats ``reference``": its IQM difference row."""
+    return lambda table: agent_estimate(table, "difference", intervention, baseline=reference)
+
+
+def beats_random(baseline: str = "none") -> Precondition:
+    """Precondition of every agent claim: the plain agent scores above random play (by its CI)."""
+    return Precondition.by_ci(
+        "plain_beats_random", "the plain agent scores above random play: IQM over games of its normalised score "
+        "minus random play's; MinAtar has no random-policy score yet",
+        lambda table: agent_estimate(table, "vs_random", baseline), "greater")
 
 
 def _with_progress(evals: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,19 @@ so every variant of a seed faces the same rooms (paired comparisons with the ora
 Metric rows ``(seed, variant, metric, x, value)``; x is the training step (``contrastive_loss``,
 ``caption_accuracy``, ``temperature``), the parameter count (``reward_*``), the threshold β
 (``precision_at_threshold``, ``recall_at_threshold``) or the agent's training episodes
-(``ground_truth_success``, ``reward_model_success``).
+(``ground_truth_success``, ``reward_model_success``). The oracle job also records, per seed, the
+exact success of the uniformly random policy in the same rooms (``random_policy_success``, x = 0).
+
+Claims checked on the table (``claims``), each paired by seed (every variant of a seed faces the
+same rooms), comparing the largest reward model with the smallest by parameter count:
+
+- ``larger_model_more_accurate_reward``: reward F1 on held-out rooms, largest − smallest, is
+  positive; precondition: the largest model's reward ranks states better than chance
+  (ROC-AUC CI above 0.5), i.e. the reward models learnt something.
+- ``larger_model_more_capable_agent``: final ground-truth success of the agent trained on the
+  largest model's reward − the smallest's is positive; precondition: the agent trained on the
+  ground-truth reward succeeds more often than the random policy (otherwise the agent, not the
+  reward, limits success).
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from plasticlab.analysis.claims import Claim, Precondition, table_estimate
 from plasticlab.studies import register
 from plasticlab.studies.base import RunSpec, Study
 from plasticlab.tabular.batches import batch_seeds, job_count
@@ -84,12 +97,70 @@ def reward_quality(probabilities: list[np.ndarray], rooms: list[Any], reward: di
     return rows
 
 
+def _largest_model(table: pd.DataFrame) -> str:
+    """The reward model with the most parameters (x of its ``reward_f1`` rows)."""
+    rows = table[table["metric"] == "reward_f1"]
+    if rows.empty:
+        raise KeyError("table has 0 rows for {'metric': 'reward_f1'}; a claim needs the reward models' rows")
+    return str(rows.loc[pd.to_numeric(rows["x"]).idxmax(), "variant"])
+
+
+def _final_against(metrics: pd.DataFrame, metric: str, baseline: str, new_metric: str) -> pd.DataFrame:
+    """Per seed, each variant's last ``metric`` value minus ``baseline``'s (same seed, same rooms),
+    summarised over seeds at the variant's own last x (its parameter count, or its episodes)."""
+    from plasticlab.analysis import paired_difference
+
+    rows = metrics[metrics["metric"] == metric]
+    last = rows[rows["x"] == rows.groupby("variant")["x"].transform("max")]
+    where = last.groupby("variant")["x"].first()
+    gap = paired_difference(last.assign(x=0.0), x="x", metric=metric, baseline=baseline, new_metric=new_metric)
+    return gap.assign(x=gap["variant"].map(where))
+
+
+def _model_comparisons(metrics: pd.DataFrame) -> list[pd.DataFrame]:
+    """Every reward model minus the smallest (F1, final success), and every variant's final
+    success minus the random policy's, all paired by seed."""
+    parts = []
+    sizes = metrics[metrics["metric"] == "reward_f1"].groupby("variant")["x"].max()
+    if len(sizes) > 1:
+        smallest = str(sizes.idxmin())
+        parts.append(_final_against(metrics, "reward_f1", smallest, "reward_f1_minus_smallest"))
+        parts.append(_final_against(metrics, "ground_truth_success", smallest, "success_minus_smallest"))
+    floor = metrics[metrics["metric"] == "random_policy_success"].drop_duplicates("seed")
+    if len(floor):
+        random_rows = floor.assign(variant="random_policy", metric="ground_truth_success")
+        success = pd.concat([metrics[metrics["metric"] == "ground_truth_success"], random_rows], ignore_index=True)
+        parts.append(_final_against(success, "ground_truth_success", "random_policy", "success_minus_random_policy"))
+    return parts
+
+
+def next_state_of(rooms: list[Any]) -> np.ndarray:
+    """Dynamics per task ``(tasks, states, actions)``: each room's, repeated for each of its goals."""
+    return np.concatenate([np.repeat(room.next_state[None], len(room.goals), axis=0) for room in rooms])
+
+
 @register
 class VLMRewards(Study):
     name = "vlm_rewards"
     paper = "Baumli et al. 2023, 'Vision-language models as a source of rewards'"
     summary = "CLIP-style reward models of several sizes: reward precision/recall and agents' ground-truth success"
     figures = ("reward_quality_vs_size.png", "threshold_sweep.png", "agent_success.png", "final_success.png")
+    claims = (
+        Claim("larger_model_more_accurate_reward", "larger VLMs give more accurate rewards",
+              "reward F1 on held-out rooms, largest − smallest model (paired by seed)", "greater",
+              lambda table: table_estimate(table, "reward_f1_minus_smallest", variant=_largest_model(table)),
+              (Precondition.by_ci("largest_model_learns", "the largest model's reward ROC-AUC is above chance (0.5)",
+                                  lambda table: table_estimate(table, "reward_roc_auc", variant=_largest_model(table)),
+                                  "greater", null=0.5),)),
+        Claim("larger_model_more_capable_agent", "more accurate rewards from larger VLMs give more capable agents",
+              "final ground-truth success, agent on the largest − the smallest model's reward (paired by seed)",
+              "greater",
+              lambda table: table_estimate(table, "success_minus_smallest", variant=_largest_model(table)),
+              (Precondition.by_ci("oracle_agent_learns",
+                                  "the agent on the ground-truth reward succeeds more often than the random policy",
+                                  lambda table: table_estimate(table, "success_minus_random_policy", variant=ORACLE),
+                                  "greater"),)),
+    )
 
     def variants(self, study_config: dict[str, Any]) -> list[str]:
         return [*study_config["models"], *([ORACLE] if study_config.get("oracle", True) else [])]
@@ -131,7 +202,7 @@ class VLMRewards(Study):
             raise ValueError("training: checkpoint_every must be a multiple of log_every")
 
     def train(self, run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.DataFrame:
-        from plasticlab.rewards.qlearning import q_learning
+        from plasticlab.rewards.qlearning import q_learning, random_policy_success
         from plasticlab.rewards.reward import binary_reward
 
         config = run.config
@@ -141,8 +212,11 @@ class VLMRewards(Study):
             rows: list[tuple[str, float, float]] = []
             rl_rooms = seed_rooms(seed, scene, int(config["agent"]["layouts"]), stream=1)
             truth = np.concatenate([room.success for room in rl_rooms])  # (tasks, states)
+            next_state = next_state_of(rl_rooms)
             if run.variant == ORACLE:
                 task_reward = truth.astype(float)
+                floor = random_policy_success(next_state, truth, agent.horizon)
+                rows.append(("random_policy_success", 0.0, float(floor.mean())))
             else:
                 reward_model, parameters, training_rows = self._reward_model(run, seed, crash_after_checkpoints)
                 rows += [(metric, float(step), value) for step, metric, value in training_rows]
@@ -154,7 +228,6 @@ class VLMRewards(Study):
                 task_reward = binary_reward(np.concatenate(cache), float(config["reward"]["threshold"]))
                 log.info("%s seed %d: reward precision %.3f, recall %.3f, ROC-AUC %.3f", run.variant, seed,
                          *[v for m, _, v in quality if m in ("reward_precision", "reward_recall", "reward_roc_auc")])
-            next_state = np.concatenate([np.repeat(room.next_state[None], len(room.goals), axis=0) for room in rl_rooms])
             curve = q_learning(next_state, task_reward, truth, agent, np.random.default_rng([seed, 200]))
             for episodes, success, ended in curve:
                 rows += [("ground_truth_success", float(episodes), float(success.mean())),
@@ -197,8 +270,10 @@ class VLMRewards(Study):
         return loaded, parameter_count(loaded.model), rows
 
     def aggregate(self, metrics: pd.DataFrame, study_config: dict[str, Any]) -> pd.DataFrame:
-        """Mean and 95% bootstrap CI over seeds per variant × metric × x; plus each variant's paired
-        difference in ground-truth success to the oracle (same seeds, same rooms)."""
+        """Mean and 95% bootstrap CI over seeds per variant × metric × x; plus paired differences
+        (same seeds, same rooms): ground-truth success minus the oracle's, every model minus the
+        smallest (``reward_f1_minus_smallest``, ``success_minus_smallest``) and final success minus
+        the random policy's (``success_minus_random_policy``)."""
         from plasticlab.analysis import paired_difference, summarise
 
         table = summarise(metrics, x="x", group=["variant", "metric"])
@@ -206,7 +281,7 @@ class VLMRewards(Study):
             gap = paired_difference(metrics, x="x", metric="ground_truth_success", baseline=ORACLE,
                                     new_metric="success_minus_oracle")
             table = pd.concat([table, gap], ignore_index=True)
-        return table
+        return pd.concat([table, *_model_comparisons(metrics)], ignore_index=True)
 
     def plot(self, table: pd.DataFrame, out_dir: Path, provenance: dict[str, Any]) -> list[Path]:
         from plasticlab.analysis import bars_at_x, line_panels, line_with_bands
