@@ -12,12 +12,14 @@ import pytest
 from plasticlab import config as cfg
 from plasticlab import studies
 from plasticlab.analysis import read_png_provenance
+from plasticlab.analysis.claims import evaluate_claim
 from plasticlab.studies.base import RunSpec
 
 QTD = {"seeds": 5, "seeds_per_job": 3, "discounts": [0.5], "updates": [5, 100], "step_sizes": [0.1, 0.5, 3.0],
        "quantiles": [4], "environments": {"chain": {"name": "chain", "states": 3}},
        "noise": {"none": {"name": "none"}, "t": {"name": "heavy_tailed", "scale": 1.0}}}
-DCFP = {"seeds": 3, "discounts": [0.8], "atoms": [11], "samples": [5, 50], "methods": ["dcfp", "categorical_dp", "quantile_dp"],
+DCFP = {"seeds": 3, "discounts": [0.8], "atoms": [11, {"rule": "sqrt_samples", "scale": 1.0}], "samples": [5, 50],
+        "methods": ["dcfp", "categorical_dp", "quantile_dp"],
         "tolerance": 1e-9, "monte_carlo_samples": 2000, "environments": {"two_state": {"name": "two_state"}},
         "scaling": {"states": [4], "atoms": [5, 9], "samples": 5, "gamma": 0.8, "tolerance": 1e-9, "concentration": 1.0}}
 
@@ -56,12 +58,52 @@ def test_qtd_study_batches_seeds_and_finds_best_step_sizes(tmp_path):
 
 def test_dcfp_study_errors_and_timings(tmp_path):
     metrics, table = _run_all("dcfp", DCFP, tmp_path)
-    w1 = metrics[metrics["metric"] == "w1_max"].pivot_table(index=["seed", "samples"], columns="method", values="value")
+    errors = metrics[metrics["variant"] != "scaling"]
+    w1 = errors[errors["metric"] == "w1_max"].pivot_table(index=["seed", "samples", "atoms"], columns="method", values="value")
     np.testing.assert_allclose(w1["dcfp"], w1["categorical_dp"], atol=1e-6)  # same fixed point
     assert (w1.to_numpy() > 0).all() and (w1.to_numpy() < 4.0).all()  # returns lie in [0, 5]
+    n_atoms = errors[errors["metric"] == "n_atoms"].groupby(["atoms", "samples"])["value"].unique()
+    assert n_atoms.to_dict() == {("11", 5): [11.0], ("11", 50): [11.0], ("sqrt_samples(scale=1.0)", 5): [6.0],
+                                 ("sqrt_samples(scale=1.0)", 50): [17.0]}  # 1 + ⌈√(N/0.2)⌉
+    floor = errors[errors["metric"] == "w1_floor"].groupby(["atoms", "samples", "method"])["value"].nunique()
+    assert (floor == 1).all()  # the error on the true model does not depend on the seed
+    slopes = table[table["metric"] == "log_w1_slope"]
+    assert len(slopes) == 6 and (slopes["x"] == 50).all() and (slopes["n_seeds"] == 3).all()
+    gap = table[table["metric"] == "w1_dcfp_to_categorical_dp"]
+    assert len(gap) == 4 and (gap["mean"] < 1e-5).all()
     scaling = table[table["variant"] == "scaling"]
-    assert set(scaling["metric"]) == {"seconds", "iterations", "cdf_gap_to_dcfp", "speedup_of_dcfp"}
+    assert set(scaling["metric"]) == {"seconds", "iterations", "cdf_gap_to_dcfp", "speedup_of_dcfp", "log10_speedup_of_dcfp"}
     assert (scaling.loc[scaling["metric"] == "cdf_gap_to_dcfp", "mean"] < 1e-7).all()
+    rows = [r for claim in studies.get("dcfp").claims for r in evaluate_claim(claim, table)]
+    assert {r["claim_id"].split("[")[0] for r in rows} == {c.id for c in studies.get("dcfp").claims}
+    assert {r["verdict"] for r in rows if r["claim_id"].startswith("dcfp_equals")} == {"reproduced"}
+
+
+def _dcfp_runs(error: callable, floor: float, seeds: int = 8) -> pd.DataFrame:
+    """Rule-atom DCFP rows with w1 = error(N, seed) and a constant floor, as the study writes them."""
+    rows = []
+    for seed in range(seeds):
+        for n in (10, 100, 1000):
+            common = {"variant": "env", "gamma": 0.9, "atoms": "sqrt_samples(scale=4)", "method": "dcfp", "seed": seed,
+                      "samples": n}
+            value = error(n, seed)
+            rows += [{**common, "metric": "w1_max", "value": value},
+                     {**common, "metric": "w1_max_minus_2_floor", "value": value - 2 * floor},
+                     {**common, "metric": "w1_dcfp_to_categorical_dp", "value": 1e-6}]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("error, floor, not_slower, not_faster", [
+    (lambda n, s: (1 + 0.05 * s) / np.sqrt(n), 0.001, "reproduced", "reproduced"),  # exactly N^(-1/2)
+    (lambda n, s: (1 + 0.05 * s) / n, 0.0001, "reproduced", "contradicted"),  # N^(-1): faster than minimax
+    (lambda n, s: 0.5 + 0.01 * s, 0.001, "contradicted", "reproduced"),  # flat: no rate at all
+    (lambda n, s: (1 + 0.05 * s) / np.sqrt(n), 0.2, "untestable", "untestable"),  # the floor dominates at N = 1000
+])
+def test_dcfp_rate_claims_on_tables_with_known_answers(error, floor, not_slower, not_faster):
+    study = studies.get("dcfp")
+    table = study.aggregate(_dcfp_runs(error, floor), {})
+    verdict = {c.id: evaluate_claim(c, table)[0]["verdict"] for c in study.claims[:2]}
+    assert verdict == {"dcfp_rate_not_slower_than_root_n": not_slower, "dcfp_rate_not_faster_than_root_n": not_faster}
 
 
 @pytest.mark.parametrize("name, mutate, expected", [
@@ -71,6 +113,8 @@ def test_dcfp_study_errors_and_timings(tmp_path):
     ("dcfp", lambda s: s.update(methods=["dcfp", "montecarlo"]), "montecarlo"),
     ("dcfp", lambda s: s["environments"].update(noisy={"name": "chain", "noise": {"name": "gaussian"}}), "unbounded"),
     ("dcfp", lambda s: s["environments"].update(scaling={"name": "chain"}), "reserved"),
+    ("dcfp", lambda s: s.update(atoms=[{"rule": "sqrt_samples", "scale": -1}]), "atoms"),
+    ("dcfp", lambda s: s.update(atoms=[{"rule": "log_samples"}]), "atoms"),
 ])
 def test_bad_tabular_config_names_the_key(name, mutate, expected):
     section = copy.deepcopy({"qtd": QTD, "dcfp": DCFP}[name])
