@@ -121,3 +121,45 @@ def test_bad_tabular_config_names_the_key(name, mutate, expected):
     mutate(section)
     with pytest.raises(cfg.ConfigError, match=expected):
         cfg.check_config({"studies": {name: section}})
+
+
+def _qtd_runs(mse: callable, grid: np.ndarray, seeds: int = 6) -> pd.DataFrame:
+    """QTD-study run rows with per-seed MSE = mse(method, noise, α, seed) at one budget."""
+    rows = [{"variant": "env", "environment": "env", "noise": noise, "noise_type": kind, "gamma": 0.9, "method": method,
+             "updates": 100, "step_size": float(a), "seed": s, "metric": "mse", "value": mse(method, kind, a, s)}
+            for noise, kind in (("det", "none"), ("t", "heavy_tailed")) for method in ("td", "qtd_m8")
+            for a in grid for s in range(seeds)]
+    return pd.DataFrame(rows)
+
+
+def _bowl(centre: float, width: float = 1.0):
+    """MSE(α) = 1 + (ln α − ln centre)²/width² (a minimum of 1 at α = centre), with a little seed noise."""
+    return lambda a, s: 1.0 + (np.log(a) - np.log(centre)) ** 2 / width**2 + 0.05 * s
+
+
+def test_grid_refinement_rows_and_qtd_claims_on_known_tables():
+    study = studies.get("qtd")
+    grid = np.geomspace(0.01, 10.0, 13)  # every other point: 7, ratio 10^0.5
+    # TD best where deterministic, QTD best (10× lower MSE) with heavy tails; minima on odd grid points
+    level = {("td", "none"): 1.0, ("qtd_m8", "none"): 2.0, ("td", "heavy_tailed"): 10.0, ("qtd_m8", "heavy_tailed"): 1.0}
+    centre = grid[3]  # only on the full grid
+    mse = lambda method, kind, a, s: level[(method, kind)] * _bowl(centre, width=3.0)(a, s)  # noqa: E731
+    table = study.aggregate(_qtd_runs(mse, grid), {})
+    best = table[table["metric"] == "mse_at_best_step_size"]
+    half = table[table["metric"] == "mse_at_best_step_size_half_grid"]
+    assert np.allclose(best["step_size"], centre) and set(np.round(half["step_size"], 6)) <= set(np.round(grid[::2], 6))
+    change = table[table["metric"] == "best_mse_change_when_grid_doubled"]
+    step = np.log(grid[1] / grid[0])  # the half grid's nearest point is one full-grid step away
+    np.testing.assert_allclose(change["mean"], [level[k] * step**2 / 9 for k in
+                                                zip(change["method"], change["noise_type"])], rtol=1e-9)
+    verdicts = {r["claim_id"]: r["verdict"] for c in study.claims for r in evaluate_claim(c, table)}
+    assert verdicts == {"qtd_beats_td_with_stochastic_rewards[env/t γ=0.9 qtd_m8]": "reproduced",
+                        "td_beats_qtd_with_deterministic_rewards[env/det γ=0.9 qtd_m8]": "reproduced"}
+    # a coarse curvature (width 0.3): halving the grid moves the best MSE far beyond its CI -> untestable
+    sharp = lambda method, kind, a, s: level[(method, kind)] * _bowl(centre, width=0.3)(a, s)  # noqa: E731
+    rows = [r for c in study.claims for r in evaluate_claim(c, study.aggregate(_qtd_runs(sharp, grid), {}))]
+    assert {r["verdict"] for r in rows} == {"untestable"} and {r["failed_precondition"] for r in rows} == {"grid_fine_enough"}
+    # the best step size on the grid's edge -> untestable
+    edge = lambda method, kind, a, s: level[(method, kind)] * _bowl(grid[-1] * 10, width=30.0)(a, s)  # noqa: E731
+    rows = [r for c in study.claims for r in evaluate_claim(c, study.aggregate(_qtd_runs(edge, grid), {}))]
+    assert {r["failed_precondition"] for r in rows} == {"best_step_sizes_interior"}
