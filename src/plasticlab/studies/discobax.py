@@ -159,6 +159,11 @@ def _guided_search_beats_random(table: pd.DataFrame) -> tuple[bool, Estimate | N
     return weakest.n_seeds >= 2 and weakest.ci_low > 0, weakest
 
 
+def _reference_first(column: pd.Series) -> pd.Series:
+    """Sort key: the reference protocol's panels before the others, otherwise by name."""
+    return column.map(lambda v: (v != "reference", v)) if column.name == "protocol" else column
+
+
 @register
 class DiscoBAXStudy(Study):
     name = "discobax"
@@ -285,11 +290,13 @@ class DiscoBAXStudy(Study):
         order = [m for m in ("discobax", "discobax_top", "topk_bax", "thompson", "ucb", "max_variance", "random")
                  if m in set(table["method"])]
         order += sorted(set(table["method"]) - set(order))
+        panels = table.assign(panel=table["variant"] + " (" + table["protocol"].astype(str) + ")")
         written = []
         for metric, name in zip(METRICS, self.figures):
-            written.append(line_panels(table, metric, out_dir / name, panel="variant", series="method",
+            rows = panels[panels["metric"] == metric].sort_values(["protocol", "variant"], key=_reference_first)
+            written.append(line_panels(panels, metric, out_dir / name, panel="panel", series="method",
                                        xlabel="acquisition cycle", ylabel=LABELS[metric], series_order=order,
-                                       panel_order=list(dict.fromkeys(table.loc[table["metric"] == metric, "variant"])),
+                                       panel_order=list(dict.fromkeys(rows["panel"])),
                                        title=f"{LABELS[metric]} per cycle (mean, 95% CI over seeds)",
                                        provenance=provenance, columns=3))
         return written
