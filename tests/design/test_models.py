@@ -31,6 +31,24 @@ def test_gp_posterior_matches_closed_form_with_fixed_hyperparameters():
     np.testing.assert_allclose(np.cov(post.samples.T), cov, atol=0.05 * cov.max())  # joint draws have that covariance
 
 
+def test_gp_without_normalising_is_the_zero_mean_textbook_posterior():
+    # the reference code's toy GP: fixed ℓ² = 0.1, σ_f = 1.5, noise 0.01, zero prior mean on raw outcomes
+    rng = np.random.default_rng(4)
+    x, y, grid = rng.uniform(-1, 1, (5, 1)), rng.normal(size=5) + 2.0, np.linspace(-1, 1, 7)[:, None]
+    ell, s2, n2 = np.sqrt(0.1), 2.25, 0.01
+    gp = build_model({"name": "gp", "lengthscale": ell, "signal_variance": s2, "noise_variance": n2, "fit": False,
+                      "normalise": False})
+    gp.fit(x, y, rng)
+    post = gp.posterior(grid, 0, rng)
+    k = s2 * _rbf(x, x, ell) + (n2 + 1e-6) * np.eye(5)
+    cross = s2 * _rbf(grid, x, ell)
+    np.testing.assert_allclose(post.mean, cross @ np.linalg.solve(k, y), rtol=1e-8)
+    np.testing.assert_allclose(post.std**2, s2 - np.einsum("ij,ji->i", cross, np.linalg.solve(k, cross.T)), rtol=1e-6)
+    assert post.noise_variance == pytest.approx(n2)
+    with pytest.raises(ValueError, match="lengthscale"):
+        build_model({"name": "gp", "lengthscale": 0.0})
+
+
 def test_gp_fit_raises_likelihood_and_learns_noise():
     rng = np.random.default_rng(1)
     x = rng.uniform(-3, 3, (60, 1))

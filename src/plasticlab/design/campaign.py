@@ -27,6 +27,7 @@ def run_campaign(data: DesignData, measured: np.ndarray, first_batch: np.ndarray
     order = [np.asarray(first_batch)]
     available[first_batch] = False
     model = build_model(model_spec, device) if acquisition.needs_model else None
+    acquisition.prepare(data.features, rng)
     for _ in range(1, cycles):
         posterior = None
         if model is not None:

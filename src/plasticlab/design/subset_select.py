@@ -1,52 +1,121 @@
 """SubsetSelect (DiscoBAX, Lyle et al. 2023, Algorithm 1): the set S of k interventions maximising
 E_η[max(0, max_{x∈S} h(x, η))], greedily.
 
-h models how an intervention's measured effect f(x) carries over to the phenotype of interest:
-``additive`` h = max(0, f + η) with η ~ N(0, scale²), or ``multiplicative`` h = f · b with
-b ~ Bernoulli(p) (the effect shows up or it does not). The objective is monotone and submodular in
-S (a max of modular functions, averaged), so greedy is within 1 − 1/e of the best set; because an
-extra member only helps in the η where the others fail, the chosen set covers several modes of f
-(diverse mechanisms) rather than k near-copies of the best one. The expectation is a Monte Carlo
-average over fixed η draws, and the greedy runs for many posterior samples of f at once.
+h models how an intervention's measured effect f(x) carries over to the phenotype of interest,
+through a random η over the candidates:
+
+- ``additive``: h = max(0, f + η), η = scale · z;
+- ``multiplicative``: h = max(0, f · b), b(x) ~ Bernoulli(σ(scale · z(x))) independently given z
+  (the effect shows up or it does not, more often where the logit z is high);
+
+with z ~ GP(0, k) over the candidates' features (``correlation: {kernel, lengthscale}``), as in
+the reference code (``methods/bax_acquisition/bax_sampling*.py``: RBF, ℓ² = 1; its toy default
+is multiplicative with logit scale 1.5), or ``correlation: iid`` (z independent per candidate).
+Correlation is what makes SubsetSelect diverse: when η moves neighbours together, a neighbour of
+the best candidate fails when it fails and is no backup, so the next pick goes to another mode;
+with iid η a neighbour is an independent backup and SubsetSelect drifts towards top-k.
+
+The objective is monotone and submodular in S (a max of modular functions, averaged), so greedy is
+within 1 − 1/e of the best set. The expectation is a Monte Carlo average over η draws, and the
+greedy runs for many posterior samples of f at once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
+from scipy.special import expit
+
+from plasticlab.design.kernels import correlation as kernel_correlation
+from plasticlab.design.kernels import joint_normal_factor
 
 _BLOCK = 1 << 22  # elements of one (samples, η draws, candidates) block
 
 
+def _additive(f: np.ndarray, z: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
+    return np.maximum(0.0, f + scale * z)
+
+
+def _multiplicative(f: np.ndarray, z: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
+    success = rng.random(z.shape) < expit(scale * z)
+    return np.maximum(0.0, f * success)
+
+
+# name -> h(f, z, scale, rng) for latent standard-normal fields z (…, L, N)
+TRANSFER: dict[str, Callable[[np.ndarray, np.ndarray, float, np.random.Generator], np.ndarray]] = {
+    "additive": _additive, "multiplicative": _multiplicative}
+
+
 @dataclass(frozen=True)
 class NoiseModel:
-    """How η is drawn and turned into h; ``scale`` is the additive std or the Bernoulli success rate."""
+    """How η is drawn and turned into h. ``correlation`` is ``"iid"`` or ``{kernel, lengthscale}``."""
 
     name: str
     scale: float
-    draw: Callable[[np.random.Generator, tuple[int, ...], float], np.ndarray]
-    apply: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    correlation: str | dict[str, Any] = "iid"
+
+    def __post_init__(self) -> None:
+        if self.name not in TRANSFER:
+            raise KeyError(f"unknown SubsetSelect noise {self.name!r}; available: {', '.join(sorted(TRANSFER))}")
+        if not self.scale >= 0:
+            raise ValueError(f"noise scale must be non-negative, got {self.scale}")
+        if self.correlation != "iid":
+            if not isinstance(self.correlation, dict) or set(self.correlation) != {"kernel", "lengthscale"}:
+                raise ValueError(f"noise correlation must be 'iid' or {{kernel, lengthscale}}, got {self.correlation!r}")
+            kernel_correlation(self.correlation["kernel"], np.zeros((1, 1)), np.zeros((1, 1)),
+                               float(self.correlation["lengthscale"]))  # names the bad kernel or length scale
+
+    def over(self, features: np.ndarray) -> "NoiseField":
+        """This noise over fixed candidates (the factor of their kernel matrix is built once)."""
+        features = np.asarray(features, dtype=float).reshape(len(features), -1)
+        if self.correlation == "iid":
+            return NoiseField(self, len(features), None)
+        spec = self.correlation
+        matrix = kernel_correlation(spec["kernel"], features, features, float(spec["lengthscale"]))
+        return NoiseField(self, len(features), joint_normal_factor(matrix))
 
 
-NOISE_MODELS: dict[str, Callable[[float], NoiseModel]] = {
-    "additive": lambda scale: NoiseModel("additive", scale, lambda rng, shape, s: rng.normal(0.0, s, shape),
-                                         lambda f, eta: np.maximum(0.0, f + eta)),
-    "multiplicative": lambda scale: NoiseModel("multiplicative", scale,
-                                               lambda rng, shape, p: (rng.random(shape) < p).astype(float),
-                                               lambda f, eta: f * eta),
-}
+@dataclass(frozen=True)
+class NoiseField:
+    """η over N fixed candidates: latent z ~ N(0, K) draws and the transfer h(f, z)."""
+
+    noise: NoiseModel
+    size: int
+    factor: np.ndarray | None = field(repr=False)  # lower Cholesky factor of K; None: K = I
+
+    def latent(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        """``count`` draws of z, shape ``(count, N)``."""
+        white = rng.standard_normal((count, self.size))
+        return white if self.factor is None else white @ self.factor.T
+
+    def h(self, f: np.ndarray, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """h(f, η) for outcomes ``f`` broadcasting against latent draws ``z`` ``(…, L, N)``."""
+        return TRANSFER[self.noise.name](f, z, self.noise.scale, rng)
 
 
-def noise_model(name: str, scale: float) -> NoiseModel:
-    if name not in NOISE_MODELS:
-        raise KeyError(f"unknown SubsetSelect noise {name!r}; available: {', '.join(sorted(NOISE_MODELS))}")
-    if name == "multiplicative" and not 0.0 < scale <= 1.0:
-        raise ValueError(f"multiplicative noise needs a success probability in (0, 1], got {scale}")
-    if scale < 0:
-        raise ValueError(f"noise scale must be non-negative, got {scale}")
-    return NOISE_MODELS[name](float(scale))
+class LatentPool:
+    """A fixed pool of latent draws from which each call takes a random subset.
+
+    Drawing a correlated z over N candidates costs O(N²) per draw; a pool of ``size`` draws made
+    once per campaign and sampled without replacement per SubsetSelect call keeps the calls nearly
+    independent (``size`` ≫ draws per call) at a fraction of the cost.
+    """
+
+    def __init__(self, field_: NoiseField, size: int, rng: np.random.Generator) -> None:
+        self.field, self.pool = field_, field_.latent(rng, size)
+
+    def latent(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        replace = count > len(self.pool)
+        return self.pool[rng.choice(len(self.pool), size=count, replace=replace)]
+
+    def h(self, f: np.ndarray, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self.field.h(f, z, rng)
+
+
+def noise_model(name: str, scale: float, correlation: str | dict[str, Any] = "iid") -> NoiseModel:
+    return NoiseModel(name, float(scale), correlation)
 
 
 def set_value(h: np.ndarray, members: np.ndarray) -> np.ndarray:
@@ -79,7 +148,8 @@ def greedy(h: np.ndarray, size: int) -> np.ndarray:
     return picks
 
 
-def subset_select(values: np.ndarray, noise: NoiseModel, size: int, draws: int, rng: np.random.Generator) -> np.ndarray:
+def subset_select(values: np.ndarray, noise: NoiseField | LatentPool, size: int, draws: int,
+                  rng: np.random.Generator) -> np.ndarray:
     """SubsetSelect on each row of ``values`` ``(m, N)`` (posterior samples of f): ``(m, size)`` indices.
 
     Each sample gets its own η draws ``(draws, N)``; samples are processed in blocks so memory stays
@@ -91,6 +161,6 @@ def subset_select(values: np.ndarray, noise: NoiseModel, size: int, draws: int, 
     out = []
     for start in range(0, m, per_block):
         block = values[start:start + per_block]
-        eta = noise.draw(rng, (len(block), draws, n), noise.scale)
-        out.append(greedy(noise.apply(block[:, None, :], eta), size))
+        z = noise.latent(rng, len(block) * draws).reshape(len(block), draws, n)
+        out.append(greedy(noise.h(block[:, None, :], z, rng), size))
     return np.concatenate(out, axis=0)

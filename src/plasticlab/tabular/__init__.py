@@ -9,10 +9,10 @@ from plasticlab.tabular.categorical_dp import categorical_dp
 from plasticlab.tabular.dcfp import dcfp
 from plasticlab.tabular.environments import ENVIRONMENTS, build_mrp
 from plasticlab.tabular.grid import learners_for, run_grid
-from plasticlab.tabular.model import Model, empirical_model, true_model
+from plasticlab.tabular.model import Model, empirical_model, merge_duplicates, true_model
 from plasticlab.tabular.mrp import MRP
 from plasticlab.tabular.noise import NOISES
 from plasticlab.tabular.quantile_dp import quantile_dp
 
 __all__ = ["ENVIRONMENTS", "MRP", "Model", "NOISES", "build_mrp", "categorical_dp", "dcfp", "empirical_model",
-           "learners_for", "quantile_dp", "run_grid", "true_model"]
+           "learners_for", "merge_duplicates", "quantile_dp", "run_grid", "true_model"]

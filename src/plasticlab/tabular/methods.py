@@ -1,8 +1,9 @@
 """Model-based distributional methods by name: each maps (model, number of atoms, support, tolerance)
 to per-state atoms and probabilities, so the study and the benchmark compare them uniformly.
 
-Categorical methods use ``n_atoms`` evenly spaced atoms on the support [r_min, r_max]/(1 − γ);
-quantile DP uses ``n_atoms`` quantiles — the same budget, as in Rowland et al. 2024's comparison.
+Categorical methods use ``n_atoms`` evenly spaced atoms on the support [r_min, r_max]/(1 − γ)
+(:func:`~plasticlab.tabular.representation.paper_support`); quantile DP uses ``n_atoms`` quantiles —
+the same budget, as in Rowland et al. 2024's comparison.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from plasticlab.tabular.dcfp import dcfp
 from plasticlab.tabular.model import Model
 from plasticlab.tabular.projections import atoms_between
 from plasticlab.tabular.quantile_dp import quantile_dp
+from plasticlab.tabular.representation import paper_support as support
 
 # (atoms (S, K), probabilities (S, K), iterations)
 Result = tuple[np.ndarray, np.ndarray, int]
@@ -47,11 +49,3 @@ def get_method(name: str) -> Method:
     except KeyError:
         raise KeyError(f"unknown distributional method {name!r}; available: {', '.join(sorted(METHODS))}") from None
 
-
-def support(reward_bounds: tuple[float, float], gamma: float) -> tuple[float, float]:
-    """[r_min, r_max]/(1 − γ): every return lies in it, so the categorical projection loses no mass."""
-    low, high = reward_bounds
-    low, high = min(low, 0.0), max(high, 0.0)
-    if high == low:
-        high = low + 1.0
-    return low / (1.0 - gamma), high / (1.0 - gamma)

@@ -48,3 +48,23 @@ def true_model(mrp: MRP) -> Model:
     next_states = np.tile(np.arange(s), (s, k))
     weights = np.tile(mrp.transitions, (1, k)) * np.repeat(noise_probs, s)[None, :]
     return Model(rewards, next_states, weights, mrp.gamma)
+
+
+def merge_duplicates(model: Model) -> Model:
+    """The same model with repeated (reward, next state) pairs of each row merged, weights summed.
+
+    N samples from a state with few successors and rewards repeat the same few pairs; every method
+    costs in proportion to the pairs per row, so merging them makes large N cheap without changing
+    the model (the law of (R, X′) per state is the same). Rows are padded with zero weights.
+    """
+    rows = []
+    for rewards, next_states, weights in zip(model.rewards, model.next_states, model.weights):
+        pairs, inverse = np.unique(np.stack([rewards, next_states.astype(float)]), axis=1, return_inverse=True)
+        rows.append((pairs, np.bincount(inverse.ravel(), weights=weights, minlength=pairs.shape[1])))
+    width = max(pairs.shape[1] for pairs, _ in rows)
+    rewards, next_states, weights = (np.zeros((model.n_states, width)) for _ in range(3))
+    for x, (pairs, merged) in enumerate(rows):
+        count = pairs.shape[1]
+        rewards[x], next_states[x] = pairs[0, 0], pairs[1, 0]  # padding repeats a real pair, with weight 0
+        rewards[x, :count], next_states[x, :count], weights[x, :count] = pairs[0], pairs[1], merged
+    return Model(rewards, next_states.astype(np.int64), weights, model.gamma)

@@ -1,7 +1,8 @@
 """Acquisition functions by name; a method in the config is ``name`` or ``{name: ..., <parameters>}``.
 
-DiscoBAX and top-k BAX receive the study's ``subset_select`` section (set size, noise, draws) and
-its number of posterior samples unless the method's own spec overrides them.
+DiscoBAX and top-k BAX receive the study's ``subset_select`` section (set size, noise, its
+correlation, draws), its number of posterior samples and its batch rule unless the method's own
+spec overrides them.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from plasticlab.design.acquisitions.base import Acquisition, top_available
+from plasticlab.design.acquisitions.batch import BATCH_RULES, joint_information
 from plasticlab.design.acquisitions.discobax import DiscoBAX
 from plasticlab.design.acquisitions.information import information_gain
 from plasticlab.design.acquisitions.simple import UCB, MaxVariance, Random, Thompson
@@ -16,7 +18,8 @@ from plasticlab.design.acquisitions.topk_bax import TopKBAX
 
 ACQUISITIONS: dict[str, type[Acquisition]] = {cls.name: cls for cls in (Random, UCB, Thompson, MaxVariance, TopKBAX, DiscoBAX)}
 # the study-level settings each BAX method takes (top-k BAX shares only the set size and samples)
-_SHARED = {"discobax": ("size", "noise", "scale", "draws", "samples"), "topk_bax": ("size", "samples")}
+_SHARED = {"discobax": ("size", "noise", "scale", "correlation", "draws", "samples", "batch"),
+           "topk_bax": ("size", "samples", "batch")}
 
 
 def build_acquisition(spec: str | dict[str, Any], shared: dict[str, Any] | None = None) -> Acquisition:
@@ -33,4 +36,5 @@ def build_acquisition(spec: str | dict[str, Any], shared: dict[str, Any] | None 
         raise ValueError(f"acquisition {name!r}: {error}") from None
 
 
-__all__ = ["ACQUISITIONS", "Acquisition", "build_acquisition", "information_gain", "top_available"]
+__all__ = ["ACQUISITIONS", "Acquisition", "BATCH_RULES", "build_acquisition", "information_gain", "joint_information",
+           "top_available"]

@@ -1,8 +1,8 @@
 """The acquisition interface: score every candidate from a :class:`Posterior`, take the best batch.
 
-Batched selection follows the DiscoBAX paper and GeneDisco: each cycle, the B not yet acquired
-candidates with the highest score are acquired together (no re-fit inside a batch). An acquisition
-that is not a per-candidate score (Thompson sampling) overrides :meth:`Acquisition.select`.
+By default each cycle acquires the B not yet acquired candidates with the highest score together
+(no re-fit inside a batch). An acquisition that is not a per-candidate score (Thompson sampling)
+or that builds its batch jointly (the BAX methods, :mod:`.batch`) overrides :meth:`Acquisition.select`.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ class Acquisition:
     def samples_needed(self, batch: int) -> int:
         """Joint posterior samples this acquisition draws on (0: mean and std suffice)."""
         return 0
+
+    def prepare(self, features: np.ndarray, rng: np.random.Generator) -> None:
+        """Called once per campaign with the candidates' features (e.g. to build a noise field over them)."""
 
     def score(self, posterior: Posterior, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError

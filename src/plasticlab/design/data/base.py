@@ -1,7 +1,8 @@
 """A discovery data set: candidate interventions with feature embeddings and a true outcome.
 
-Features and outcomes are standardised (zero mean, unit variance per column), so model, noise and
-SubsetSelect settings mean the same on every data set. ``outcome`` is the ground-truth effect f the
+Features and outcomes of real data sets are standardised (zero mean, unit variance per column), so
+model, noise and SubsetSelect settings mean the same on each of them; the synthetic sets keep the
+units of the reference code, where its fixed settings apply. ``outcome`` is the ground-truth effect f the
 metrics judge against; an experiment measures ``outcome + N(0, observation_noise²)`` once per
 candidate (drawn per seed, shared by all methods of that seed).
 """
@@ -40,13 +41,15 @@ def standardise(values: np.ndarray) -> np.ndarray:
 
 
 def make_data(name: str, features: np.ndarray, outcome: np.ndarray, spec: dict, default_top_k: int | None = None,
-              ids: np.ndarray | None = None) -> DesignData:
-    """Standardise and resolve ``top_k``: the spec's, else ``default_top_k``, else the top
-    ``top_fraction`` (default 1%, the paper's) of the candidates."""
+              ids: np.ndarray | None = None, standardise_values: bool = True) -> DesignData:
+    """Standardise (unless told not to) and resolve ``top_k``: the spec's, else ``default_top_k``,
+    else the top ``top_fraction`` (default 1%, the paper's) of the candidates."""
     features = np.asarray(features, dtype=float).reshape(len(outcome), -1)
     top_k = spec.get("top_k") or default_top_k or max(1, math.ceil(float(spec.get("top_fraction", 0.01)) * len(outcome)))
     if not 0 < int(top_k) < len(outcome):
         raise ValueError(f"data set {name!r}: top_k={top_k} must be between 1 and the {len(outcome)} candidates - 1")
     return DesignData(name=name, ids=np.asarray(ids if ids is not None else [f"{name}_{i}" for i in range(len(outcome))]),
-                      features=standardise(features), outcome=standardise(outcome), top_k=int(top_k),
+                      features=standardise(features) if standardise_values else features,
+                      outcome=standardise(outcome) if standardise_values else np.asarray(outcome, dtype=float),
+                      top_k=int(top_k),
                       observation_noise=float(spec.get("noise", 0.0)))

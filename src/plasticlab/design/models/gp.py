@@ -1,44 +1,28 @@
 """Exact Gaussian-process regression (the DiscoBAX paper's model on its synthetic tasks).
 
-Outcomes are standardised, so the prior is f ~ GP(mean of y, s² k(·,·)) on standardised features
-with one isotropic length scale ℓ, signal variance s² and Gaussian observation noise σ². With
-``fit``, (ℓ, s², σ²) maximise the log marginal likelihood (L-BFGS on their logs, analytic gradient,
-warm-started from the previous cycle); otherwise they stay at the configured values. The posterior
-over the candidates is exact, including the joint N × N covariance that posterior samples need, so
-this model is meant for the paper's small synthetic sets (``max_joint`` guards against a memory blow-up).
+The prior is f ~ GP(m, s² k(·,·)) with one isotropic length scale ℓ, signal variance s² and
+Gaussian observation noise σ². Two ways to set them:
+
+- fixed (``fit: false``, ``normalise: false``): the DiscoBAX reference code's toy-task GP
+  (``models/toy_experiment_models.py``, ``apps/toy_experiment.py``): zero prior mean on the raw
+  outcomes, RBF with ℓ² = 0.1 (1-D sets; 1.0 on sine2d), s = 1.5, σ² = 0.01;
+- fitted (the default here): outcomes standardised (m = their mean), then (ℓ, s², σ²) maximise the
+  log marginal likelihood (L-BFGS on their logs, analytic gradient, warm-started from the
+  previous cycle), which from a handful of points can land far from the truth.
+
+The posterior over the candidates is exact, including the joint N × N covariance that posterior
+samples need, so this model is meant for small candidate sets (``max_joint`` guards memory).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy import linalg, optimize
 
+from plasticlab.design.kernels import KERNELS, check_kernel, joint_normal, squared_distances
 from plasticlab.design.models.base import Posterior
-
-
-def _rbf(sq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """k(r²) = exp(−r²/2) and r² · dk/d(r²) · (−2), i.e. the derivative in log ℓ."""
-    k = np.exp(-0.5 * sq)
-    return k, k * sq
-
-
-def _matern52(sq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Matérn-5/2: k(r) = (1 + √5 r + 5r²/3) e^{−√5 r}, and its derivative in log ℓ."""
-    r = np.sqrt(np.maximum(sq, 0.0))
-    e = np.exp(-np.sqrt(5.0) * r)
-    k = (1.0 + np.sqrt(5.0) * r + 5.0 / 3.0 * sq) * e
-    return k, 5.0 / 3.0 * sq * (1.0 + np.sqrt(5.0) * r) * e
-
-
-KERNELS: dict[str, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]] = {"rbf": _rbf, "matern52": _matern52}
-
-
-def _sq_dist(a: np.ndarray, b: np.ndarray, lengthscale: float) -> np.ndarray:
-    a, b = a / lengthscale, b / lengthscale
-    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
 
 
 @dataclass
@@ -48,22 +32,25 @@ class GaussianProcess:
     signal_variance: float = 1.0
     noise_variance: float = 0.1
     fit_hyperparameters: bool = True
+    normalise: bool = True  # standardise the outcomes (prior mean = their mean); False: zero prior mean, raw units
     max_iterations: int = 50
     max_joint: int = 6000
     jitter: float = 1e-6
 
     def __post_init__(self) -> None:
-        if self.kernel not in KERNELS:
-            raise KeyError(f"unknown GP kernel {self.kernel!r}; available: {', '.join(sorted(KERNELS))}")
+        check_kernel(self.kernel)
+        for name in ("lengthscale", "signal_variance", "noise_variance"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"GP {name} must be positive, got {getattr(self, name)}")
         self._train: tuple[np.ndarray, np.ndarray] | None = None
 
     def _gram(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return self.signal_variance * KERNELS[self.kernel](_sq_dist(a, b, self.lengthscale))[0]
+        return self.signal_variance * KERNELS[self.kernel](squared_distances(a, b, self.lengthscale))[0]
 
     def _negative_log_likelihood(self, log_params: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """−log p(y | ℓ, s², σ²) and its gradient in (log ℓ, log s², log σ²)."""
         ell, s2, n2 = np.exp(log_params)
-        k, dk_dlog_ell = KERNELS[self.kernel](_sq_dist(x, x, ell))
+        k, dk_dlog_ell = KERNELS[self.kernel](squared_distances(x, x, ell))
         gram = s2 * k + (n2 + self.jitter) * np.eye(len(y))
         try:
             factor = linalg.cho_factor(gram, lower=True)
@@ -78,7 +65,7 @@ class GaussianProcess:
 
     def fit(self, features: np.ndarray, outcomes: np.ndarray, rng: np.random.Generator | None = None) -> None:
         y = np.asarray(outcomes, dtype=float)
-        self._offset, self._scale = float(y.mean()), float(y.std()) or 1.0
+        self._offset, self._scale = (float(y.mean()), float(y.std()) or 1.0) if self.normalise else (0.0, 1.0)
         x, z = np.asarray(features, dtype=float), (y - self._offset) / self._scale
         if self.fit_hyperparameters and len(z) > 1:
             start = np.log([self.lengthscale, self.signal_variance, self.noise_variance])
@@ -104,18 +91,7 @@ class GaussianProcess:
         mean = self._offset + self._scale * (cross @ self._alpha)
         covariance = self._scale**2 * (self._gram(candidates, candidates) - cross @ solved)
         std = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
-        draws = mean + _joint_normal(covariance, samples, rng) if samples else np.empty((0, len(mean)))
+        draws = mean + joint_normal(covariance, samples, rng) if samples else np.empty((0, len(mean)))
         return Posterior(mean=mean, std=std, samples=draws, noise_variance=self._scale**2 * self.noise_variance,
                          cross_covariance=lambda columns: covariance[:, np.asarray(columns)])
 
-
-def _joint_normal(covariance: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
-    """``samples`` draws of N(0, covariance), adding jitter only as far as the Cholesky needs."""
-    scale = float(np.mean(np.diag(covariance))) or 1.0
-    for jitter in (1e-8, 1e-6, 1e-4, 1e-2):
-        try:
-            lower = np.linalg.cholesky(covariance + jitter * scale * np.eye(len(covariance)))
-            return rng.standard_normal((samples, len(covariance))) @ lower.T
-        except np.linalg.LinAlgError:
-            continue
-    raise np.linalg.LinAlgError("posterior covariance is not positive definite even with jitter")
