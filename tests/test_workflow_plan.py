@@ -108,3 +108,10 @@ def test_the_toy_config_enables_every_study():
         toy = yaml.safe_load(handle)
     cfg.check_config(toy)
     assert sorted(cfg.enabled_studies(toy)) == sorted(studies.available())
+
+
+def test_every_study_has_a_report_caption_and_a_schema_section():
+    schema = cfg.schema()["properties"]["studies"]["properties"]
+    for name in studies.available():
+        assert (REPO / "workflow" / "report" / f"{name}.rst").read_text().strip(), name
+        assert name in schema, name

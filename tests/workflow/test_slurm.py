@@ -1,15 +1,17 @@
 """The SLURM profile on a real single-node SLURM (Debian's slurm-wlm + munge on this machine).
 
 Installs the packages if missing (root + apt), starts munged/slurmctld/slurmd from
-scripts/slurm_localhost.sh, runs the smallest default study (`qtd`) through
-`snakemake --profile workflow/profiles/slurm`, checks its table equals a local run's, and stops
-exactly the daemons it started. The executor plugin is installed into a scratch directory on
+scripts/slurm_localhost.sh, runs the toy `qtd` and `warmstart` studies through
+`snakemake --profile workflow/profiles/slurm`, checks that qtd's table equals the shared local
+run's and that each torch job used the CPUs SLURM allocated, and stops exactly the daemons it
+started. The executor plugin is installed into a scratch directory on
 PYTHONPATH for this test only: with the plugin in the venv, every other Snakemake call would pay
 its start-up probe of a SLURM controller that is not running.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,10 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from tests.conftest import REPO
-from tests.workflow.conftest import make_project, run_snakemake, snakemake_env
+from tests.workflow.conftest import make_project, only, run_snakemake, snakemake_env, toy_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 SCRIPT = REPO / "scripts" / "slurm_localhost.sh"
@@ -88,36 +89,42 @@ def plugin_path(tmp_path_factory) -> Path:
     return target
 
 
-def _qtd_only() -> dict:
-    with open(REPO / "config" / "config.yaml") as handle:
-        config = yaml.safe_load(handle)
-    config["studies"] = {"qtd": config["studies"]["qtd"]}  # the smallest default study, unchanged
+def _cluster_config() -> dict:
+    """The toy qtd study (its table is compared with the shared local run) and the toy warmstart
+    with two torch threads per run (what SLURM allocates must be what the job uses)."""
+    config = only(toy_config(), "qtd", "warmstart")
+    config["threads_per_run"] = 2
     return config
 
 
-def _table(project: Path) -> pd.DataFrame:
-    return pd.read_csv(project / "results" / "tables" / "qtd.csv")
-
-
-def test_qtd_through_slurm_profile_equals_local_run(slurm_cluster, plugin_path, tmp_path):
-    config = _qtd_only()
-    local = make_project(tmp_path / "local", config)
-    assert run_snakemake(local, "--cores", "2", "qtd").returncode == 0
-
-    cluster = make_project(tmp_path / "cluster", config)
+def test_studies_through_slurm_profile_equal_local_runs_with_matching_cpus(slurm_cluster, plugin_path, tmp_path,
+                                                                         finished_project):
+    cluster = make_project(tmp_path / "cluster", _cluster_config())
     env = dict(snakemake_env(), SLURM_CONF=str(slurm_cluster["conf"]),
                PYTHONPATH=os.pathsep.join(filter(None, [str(plugin_path), os.environ.get("PYTHONPATH")])))
     started = time.monotonic()
-    result = run_snakemake(cluster, "--profile", "workflow/profiles/slurm", *FAST_POLLING, "qtd", env=env, timeout=900)
+    result = run_snakemake(cluster, "--profile", "workflow/profiles/slurm", *FAST_POLLING, "--verbose", "qtd",
+                           "warmstart", env=env, timeout=900)
     elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]
-    assert "submitted with SLURM jobid" in output  # really went through sbatch
-    # the two tabular training jobs travelled as one group job (the profile's `tabular` group)
-    assert "Group job tabular" in output
-    assert output.count("submitted with SLURM jobid") == 3  # group(train x2), aggregate, plot
-    # Same numbers as the local run; provenance (host, pid, time) differs and lives beside the table.
-    pd.testing.assert_frame_equal(_table(cluster), _table(local))
+    # only training went through sbatch: the tabular group (qtd's job) and one job per warmstart
+    # variant; aggregation and figures are local rules of the submitting Snakemake
+    assert output.count("submitted with SLURM jobid") == 3, output[-5000:]
+    assert "Group job tabular" in output or "group job tabular" in output.lower()
+    calls = [line for line in output.splitlines() if "sbatch call:" in line]
+    warmstart_calls = [line for line in calls if "train_warmstart" in line]
+    assert len(warmstart_calls) == 2 and all("--cpus-per-task=2" in line for line in warmstart_calls), calls
+    for variant in ("warm", "fresh"):
+        for seed in (0, 1):
+            record = json.loads((cluster / f"results/runs/warmstart/{variant}/seed={seed}/run.json").read_text())
+            assert record["threads"] == 2 and record["slurm"]["cpus_per_task"] == "2", record["slurm"]
+    # Same numbers as the local run of the same study; provenance (host, time) lives beside the table.
+    pd.testing.assert_frame_equal(_table(cluster, "qtd"), _table(finished_project, "qtd"))
     figures = sorted(p.name for p in (cluster / "results" / "figures" / "qtd").iterdir())
-    assert figures == sorted(p.name for p in (local / "results" / "figures" / "qtd").iterdir()) and figures
-    print(f"\nSLURM qtd run: {elapsed:.1f} s (apt install {slurm_cluster['timings']['apt']:.1f} s)")
+    assert figures == sorted(p.name for p in (finished_project / "results" / "figures" / "qtd").iterdir()) and figures
+    print(f"\nSLURM run: {elapsed:.1f} s (apt install {slurm_cluster['timings']['apt']:.1f} s)")
+
+
+def _table(project: Path, study: str) -> pd.DataFrame:
+    return pd.read_csv(project / "results" / "tables" / f"{study}.csv")

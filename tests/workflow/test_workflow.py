@@ -148,7 +148,7 @@ def test_workflow_profile_is_in_force_without_being_named(tmp_path, tiny_project
     config["studies"]["disentangle"] = copy.deepcopy(toy_config()["studies"]["disentangle"])
     config["studies"]["disentangle"]["dataset"] = "mnist"  # not on disk: the job fails
     project = make_project(tmp_path, config)
-    result = run_snakemake(project, "--cores", "1")
+    result = run_snakemake(project, "--cores", "1", "results/tables/disentangle.csv", "results/tables/warmstart.csv")
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Using workflow specific profile workflow/profiles/default" in output
@@ -156,11 +156,9 @@ def test_workflow_profile_is_in_force_without_being_named(tmp_path, tiny_project
     assert "train-images-idx3-ubyte" in output  # the failed job's log, printed (show-failed-logs)
 
 
-def test_job_killed_under_snakemake_resumes_from_checkpoint(tmp_path, tiny_project_config):
+def test_job_killed_under_snakemake_resumes_from_checkpoint(tmp_path, finished_project):
     target = "results/runs/warmstart/warm/seed=0/metrics.parquet"
-    reference = make_project(tmp_path / "reference", tiny_project_config)
-    assert run_snakemake(reference, "--cores", "1", target).returncode == 0
-    project = make_project(tmp_path / "crashed", tiny_project_config)
+    project = make_project(tmp_path, only(toy_config(), "warmstart"))
     crashing = dict(snakemake_env(), PLASTICLAB_CRASH_AFTER_CHECKPOINTS="2")
     first = run_snakemake(project, "--cores", "1", target, env=crashing)
     assert first.returncode != 0
@@ -169,9 +167,9 @@ def test_job_killed_under_snakemake_resumes_from_checkpoint(tmp_path, tiny_proje
     second = run_snakemake(project, "--cores", "1", target)  # rerun-incomplete comes from the profile
     assert second.returncode == 0, second.stderr[-3000:]
     assert "resuming from checkpoint" in (project / "results/logs/warmstart/warm/seeds=0-1.log").read_text()
-    for seed in (0, 1):  # the uninterrupted run of the same config gives identical metrics
+    for seed in (0, 1):  # the uninterrupted run of the same config (the shared toy run) gives identical metrics
         path = f"results/runs/warmstart/warm/seed={seed}/metrics.parquet"
-        pd.testing.assert_frame_equal(pd.read_parquet(project / path), pd.read_parquet(reference / path),
+        pd.testing.assert_frame_equal(pd.read_parquet(project / path), pd.read_parquet(finished_project / path),
                                       check_exact=True)
 
 
@@ -192,8 +190,9 @@ def test_changed_config_does_not_resume_stale_checkpoints(tmp_path, tiny_project
 def test_make_run_recovers_after_snakemake_is_killed(tmp_path, tiny_project_config):
     """A power loss (everything SIGKILLed) leaves Snakemake's lock: plain `snakemake` then stops,
     `make run` (unlock-stale, then snakemake) removes the stale lock and finishes the work."""
-    project = make_project(tmp_path, only(toy_config(), "warmstart", "qtd"))
-    process = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", "warmstart", "qtd"], cwd=project,
+    project = make_project(tmp_path, only(toy_config(), "warmstart"))
+    target = "results/tables/warmstart.csv"
+    process = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", target], cwd=project,
                                env=snakemake_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     deadline = time.monotonic() + 120
@@ -202,12 +201,12 @@ def test_make_run_recovers_after_snakemake_is_killed(tmp_path, tiny_project_conf
     os.killpg(process.pid, signal.SIGKILL)  # Snakemake and its running job, as a power loss would
     process.wait()
     assert list((project / ".snakemake/locks").glob("*.lock"))
-    blocked = run_snakemake(project, "--cores", "1", "warmstart", "qtd")
+    blocked = run_snakemake(project, "--cores", "1", target)
     assert blocked.returncode != 0 and "locked" in (blocked.stdout + blocked.stderr).lower()
 
     unlock = run_cli(project, "unlock-stale")
     assert unlock.returncode == 0 and "removed the lock" in unlock.stderr
-    finished = run_snakemake(project, "--cores", "1", "warmstart", "qtd")
+    finished = run_snakemake(project, "--cores", "1", target)
     assert finished.returncode == 0, finished.stderr[-3000:]
-    assert (project / "results/tables/warmstart.csv").exists() and (project / "results/tables/qtd.csv").exists()
+    assert (project / target).exists()
     assert run_cli(project, "unlock-stale").stderr == ""  # nothing left to remove

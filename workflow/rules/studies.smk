@@ -2,7 +2,9 @@
 #   train_<study> (agent studies share train_agent), probe_<study> (studies with a probe step),
 #   aggregate (one rule, {study} wildcard), plot_<study>, the target rule <study>, and claims.
 # A job runs one seed (wildcard {seed}) or every seed of a variant (Study.seeds_in_one_job);
-# outputs stay one directory per seed. Threads, memory, runtime, GPUs and the SLURM group come
+# outputs stay one directory per seed. Aggregation, figures and claims are local rules: on a
+# cluster they run in the submitting Snakemake (seconds each; a SLURM round trip would cost more).
+# Threads, memory, runtime, GPUs and the SLURM group come
 # from the study's declarations, so the profiles only override them. With --use-conda every rule
 # runs in workflow/envs/plasticlab.yaml. Wiring only.
 
@@ -75,6 +77,7 @@ for _study in plan.configured_studies(config):
     rule:
         name:
             f"plot_{_study}"
+        localrule: True
         input:
             plan.table(_study),
         output:
@@ -98,11 +101,13 @@ for _study in plan.configured_studies(config):
     rule:
         name:
             _study
+        localrule: True
         input:
             plan.targets(_study),
 
 
 rule aggregate:
+    localrule: True
     input:
         lambda wildcards: plan.run_files(config, wildcards.study),
     output:
@@ -127,6 +132,7 @@ rule aggregate:
 
 
 rule claims:
+    localrule: True
     input:
         [plan.table(study) for study in plasticlab_config.enabled_studies(config)],
     output:
