@@ -100,7 +100,7 @@ def test_on_disk_data_a_study_reads_becomes_a_dependency(tmp_path, monkeypatch):
         config = yaml.safe_load(handle)
     config["data_dir"] = "data"
     config["studies"]["warmstart"]["dataset"] = "mnist"
-    config["studies"]["discobax"]["datasets"]["screen"] = {"name": "csv", "features": "screens/f.csv",
+    config["studies"]["discobax"]["datasets"]["screen"] = {"name": "csv", "protocol": "batch", "features": "screens/f.csv",
                                                             "targets": "screens/t.csv"}
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))

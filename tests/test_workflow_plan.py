@@ -115,3 +115,19 @@ def test_every_study_has_a_report_caption_and_a_schema_section():
     for name in studies.available():
         assert (REPO / "workflow" / "report" / f"{name}.rst").read_text().strip(), name
         assert name in schema, name
+
+
+def test_agent_studies_share_a_rule_so_they_share_its_job_layout():
+    config = _load("config/config.yaml")
+    shape = workflow.job_shape(config, "train_agent")
+    assert shape.per_variant_seeds == tuple(range(config["studies"]["softmoe"]["seeds"]))
+    config["studies"]["softmoe"]["seeds"] = 3  # injection and hare_tortoise keep 2
+    with pytest.raises(cfg.ConfigError, match="share the rule train_agent"):
+        cfg.check_config(config)
+    for name in ("injection", "softmoe", "hare_tortoise"):
+        config["studies"][name]["seeds_per_job"] = 1  # one job per seed: the seed counts may differ
+    cfg.check_config(config)
+    assert workflow.job_shape(config, "train_agent").per_variant_seeds is None
+    config["studies"]["injection"]["seeds_per_job"] = 5
+    with pytest.raises(cfg.ConfigError, match="share the rule train_agent"):
+        cfg.check_config(config)

@@ -77,6 +77,23 @@ def check_config(config: dict[str, Any], validate_schema: bool = True) -> None:
         except (KeyError, ValueError) as error:
             message = error.args[0] if error.args else str(error)
             raise ConfigError(f"config error at studies.{study_name}: {message}") from None
+    _check_shared_rules(config)
+
+
+def _check_shared_rules(config: dict[str, Any]) -> None:
+    """Studies trained by one rule (the agent studies' train_agent) must agree on its job layout."""
+    rules: dict[str, list[str]] = {}
+    for name in config.get("studies", {}):
+        rules.setdefault(studies.get(name).train_rule_name, []).append(name)
+    for rule, members in rules.items():
+        if len(members) < 2:
+            continue
+        batched = {studies.get(name).seeds_in_one_job(config["studies"][name]) for name in members}
+        seed_counts = {int(config["studies"][name]["seeds"]) for name in members}
+        if len(batched) > 1 or (batched == {True} and len(seed_counts) > 1):
+            from plasticlab.workflow import shared_rule_problem
+
+            raise ConfigError(f"config error at studies: {shared_rule_problem(rule, members)}")
 
 
 def enabled_studies(config: dict[str, Any]) -> list[str]:

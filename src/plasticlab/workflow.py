@@ -123,10 +123,11 @@ def job_shape(config: dict[str, Any], rule: str) -> JobShape:
         same = (study.accelerated, study.run_resources, study.job_group, study.batches_seeds)
         if same != (first.accelerated, first.run_resources, first.job_group, first.batches_seeds):
             raise ValueError(f"studies {', '.join(members)} share rule {rule} but declare different job shapes")
-    per_variant = [first.seeds_in_one_job(config["studies"][name]) for name in members]
-    if len(members) > 1 and any(per_variant):
-        raise ValueError(f"rule {rule} is shared by {', '.join(members)}: its jobs must be one per seed")
-    seeds = tuple(range(int(config["studies"][members[0]]["seeds"]))) if per_variant[0] else None
+    per_variant = {first.seeds_in_one_job(config["studies"][name]) for name in members}
+    seed_counts = {int(config["studies"][name]["seeds"]) for name in members}
+    if len(per_variant) > 1 or (per_variant == {True} and len(seed_counts) > 1):
+        raise ValueError(shared_rule_problem(rule, members))
+    seeds = tuple(range(seed_counts.pop())) if per_variant == {True} else None
     device = str(config.get("device", "cpu")) if first.accelerated else "cpu"
     runs_per_job = len(seeds) if seeds else 1
     return JobShape(
@@ -135,6 +136,11 @@ def job_shape(config: dict[str, Any], rule: str) -> JobShape:
         mem_mb=int(first.run_resources["mem_mb"]), runtime=int(first.run_resources["runtime"]) * runs_per_job,
         gpu=1 if device.startswith("cuda") else 0, group=first.job_group, device=device,
     )
+
+
+def shared_rule_problem(rule: str, members: tuple[str, ...] | list[str]) -> str:
+    return (f"studies {', '.join(members)} share the rule {rule}, whose jobs either run every seed of a "
+            "variant (then the studies need the same seeds) or one seed each (seeds_per_job: 1 in all of them)")
 
 
 def probe_shape(config: dict[str, Any], study: str) -> JobShape:

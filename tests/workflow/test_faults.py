@@ -30,27 +30,36 @@ PHASES = [
 ]
 
 
+def _replanned_after(phase_index: int, output: str) -> None:
+    """The run after a kill in PHASES[phase_index] plans the killed step again and no step before it
+    (read from the "Job stats" a real run prints before it starts)."""
+    plan = planned_jobs(output)
+    _, rule, _, _ = PHASES[phase_index]
+    assert plan.get(rule) == 1, plan
+    earlier = [r for _, r, _, _ in PHASES[:phase_index]]
+    assert not any(r in plan for r in earlier), plan
+
+
 def test_kill_in_each_phase_leaves_no_final_output_and_rerun_completes(tmp_path):
     """One project walks through the phases: each run is killed one phase further on."""
     project = make_project(tmp_path, {"data_dir": "data", "device": "cpu", "threads_per_run": 1,
                                       "studies": {"understanding": UNDERSTANDING}})
-    for phase, rule, killed_file, outputs in PHASES:
+    for index, (phase, rule, killed_file, outputs) in enumerate(PHASES):
         killing = dict(snakemake_env(), PLASTICLAB_KILL_AT=f"write:{killed_file}")
         result = run_snakemake(project, "--cores", "1", TABLE, env=killing)
         log = result.stdout + result.stderr
         assert result.returncode != 0, log[-2000:]
         assert f"Error in rule {rule}" in log, log[-3000:]
+        if index:
+            _replanned_after(index - 1, log)
         for output in outputs:
             assert not (project / output).exists(), f"{output} survived a kill in {phase}"
         if len(outputs) > 1:  # the first output was in place when the job died: Snakemake removed it
             assert "Removing output files of failed job" in log
-        plan = planned_jobs(run_snakemake(project, "-n", "--cores", "1", TABLE).stdout)
-        assert plan.get(rule) == 1, plan  # the killed step is planned again ...
-        earlier = [r for _, r, _, _ in PHASES[: [p[0] for p in PHASES].index(phase)]]
-        assert not any(r in plan for r in earlier), plan  # ... and no step before it
 
     final = run_snakemake(project, "--cores", "1", TABLE)
     assert final.returncode == 0, final.stderr[-3000:]
+    _replanned_after(len(PHASES) - 1, final.stdout + final.stderr)
     table = pd.read_csv(project / TABLE)
     assert len(table) > 0 and set(table["study"]) == {"understanding"}
     assert "Nothing to be done" in run_snakemake(project, "-n", "--cores", "1", TABLE).stdout

@@ -60,6 +60,7 @@ class AgentStudy(Study):
 
     baseline: ClassVar[str] = "none"
     train_rule = "train_agent"  # one rule trains every agent study (rule name kept for profiles and users)
+    batches_seeds = True  # seeds of a variant one after another in one job (start-up paid once)
     run_resources = {"mem_mb": 16000, "runtime": 720}  # replay of 100k-1M frames; Atari-100k on one GPU is hours
     # extra (variant, reference) IQM differences a claim needs besides "variant − baseline"
     comparisons: ClassVar[tuple[tuple[str, str], ...]] = ()
