@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from plasticlab.analysis.claims import Claim, Estimate, Precondition, table_estimate
 from plasticlab.studies import register
@@ -65,6 +64,8 @@ def rank_correlations(probes: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -
 
 
 def _correlations(wide: pd.DataFrame, name: str, n_boot: int, seed: int) -> list[dict[str, Any]]:
+    from scipy.stats import spearmanr  # ~1 s to import: loaded by the aggregate step only, not by every start
+
     present = [m for m in EXPLANATIONS if m in wide]
     runs = [group[["plasticity_loss", *present]].to_numpy() for _, group in wide.groupby(level=["variant", "seed"])]
     rng = np.random.default_rng(seed)
