@@ -45,6 +45,15 @@ def toy_config() -> dict:
         return yaml.safe_load(handle)
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """Start installing the SLURM test's software now if it will run: its network waits then
+    overlap the CPU-bound tests collected before it."""
+    if any(item.get_closest_marker("slurm") for item in items):
+        from tests.workflow import slurm_setup
+
+        slurm_setup.start()
+
+
 @pytest.fixture(scope="session")
 def tiny_project_config() -> dict:
     return {"data_dir": "data", "device": "cpu", "threads_per_run": 1, "studies": {"warmstart": tiny_warmstart_section()}}

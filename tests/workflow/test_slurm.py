@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,70 +22,46 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO
+from tests.workflow import slurm_setup
 from tests.workflow.conftest import make_project, only, run_snakemake, snakemake_env, toy_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
-SCRIPT = REPO / "scripts" / "slurm_localhost.sh"
-PLUGINS = ["snakemake-executor-plugin-slurm==2.8.0", "snakemake-executor-plugin-slurm-jobstep==0.6.1"]
 # Poll squeue every few seconds (the plugin waits 40 s, then a minute between checks, by default:
 # right for a shared cluster, 90 s of idling per job here).
 FAST_POLLING = ["--slurm-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "3"]
 
 
-def _skip_reason() -> str | None:
-    if sys.platform != "linux" or os.geteuid() != 0:
-        return "needs root on Linux to install and start slurmctld/slurmd/munged"
-    if shutil.which("apt-get") is None:
-        return "needs apt-get to install Debian's slurm-wlm and munge"
-    if os.path.exists("/etc/slurm/slurm.conf"):
-        return "a SLURM is configured on this machine already (/etc/slurm/slurm.conf)"
-    return None
-
-
-def _installed() -> bool:
-    return all(shutil.which(tool) for tool in ("slurmctld", "slurmd", "munged", "sbatch", "squeue"))
+@pytest.fixture(scope="module")
+def slurm_software():
+    """Packages and plugin, installed in the background since collection (tests/workflow/slurm_setup.py)."""
+    reason = slurm_setup.skip_reason()
+    if reason:
+        pytest.skip(reason)
+    prepared = slurm_setup.wait()
+    if "skip" in prepared:
+        pytest.skip(prepared["skip"])
+    assert "error" not in prepared, prepared.get("error")
+    yield prepared
+    slurm_setup.cleanup()
 
 
 @pytest.fixture(scope="module")
-def slurm_cluster(tmp_path_factory):
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
-    timings: dict[str, float] = {}
-    started = time.monotonic()
-    if not _installed():
-        update = subprocess.run(["apt-get", "update", "-q"], capture_output=True, text=True, timeout=300)
-        if update.returncode != 0 or "Err:" in update.stdout:
-            pytest.skip(f"no network to the apt repositories: {(update.stdout + update.stderr)[-300:]}")
-        install = subprocess.run([str(SCRIPT), "install"], capture_output=True, text=True, timeout=900)
-        assert install.returncode == 0, install.stderr[-3000:]
-    timings["apt"] = time.monotonic() - started
+def slurm_cluster(slurm_software):
     # munged runs as user munge: its directory must be reachable (pytest's tmp root is root-only)
     state = Path(tempfile.mkdtemp(prefix="plasticlab-slurm-"))
     state.chmod(0o755)
-    start = subprocess.run([str(SCRIPT), "start", str(state)], capture_output=True, text=True, timeout=120)
+    start = subprocess.run([str(slurm_setup.SCRIPT), "start", str(state)], capture_output=True, text=True, timeout=120)
     assert start.returncode == 0, start.stdout + start.stderr
     pids = {name: int((state / f"{name}.pid").read_text()) for name in ("munged", "slurmctld", "slurmd")}
     try:
-        yield {"state": state, "conf": state / "slurm.conf", "timings": timings}
+        yield {"state": state, "conf": state / "slurm.conf", "timings": slurm_software["timings"]}
     finally:
-        stop = subprocess.run([str(SCRIPT), "stop", str(state)], capture_output=True, text=True, timeout=120)
+        stop = subprocess.run([str(slurm_setup.SCRIPT), "stop", str(state)], capture_output=True, text=True, timeout=120)
         assert stop.returncode == 0, stop.stderr
         alive = [name for name, pid in pids.items() if Path(f"/proc/{pid}").exists()]
         assert not alive, f"still running after stop: {alive}"
         assert not os.path.lexists("/etc/slurm/slurm.conf")
         shutil.rmtree(state, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def plugin_path(tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("slurm-plugin")
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-                             *PLUGINS], capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        pytest.skip(f"cannot install the SLURM executor plugin from the package index: {result.stderr[-300:]}")
-    return target
 
 
 def _cluster_config() -> dict:
@@ -97,11 +72,11 @@ def _cluster_config() -> dict:
     return config
 
 
-def test_studies_through_slurm_profile_equal_local_runs_with_matching_cpus(slurm_cluster, plugin_path, tmp_path,
+def test_studies_through_slurm_profile_equal_local_runs_with_matching_cpus(slurm_cluster, slurm_software, tmp_path,
                                                                          finished_project):
     cluster = make_project(tmp_path / "cluster", _cluster_config())
     env = dict(snakemake_env(), SLURM_CONF=str(slurm_cluster["conf"]),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(plugin_path), os.environ.get("PYTHONPATH")])))
+               PYTHONPATH=os.pathsep.join(filter(None, [str(slurm_software["plugin"]), os.environ.get("PYTHONPATH")])))
     started = time.monotonic()
     result = run_snakemake(cluster, "--profile", "workflow/profiles/slurm", *FAST_POLLING, "--verbose", "qtd",
                            "warmstart", env=env, timeout=900)
@@ -123,7 +98,7 @@ def test_studies_through_slurm_profile_equal_local_runs_with_matching_cpus(slurm
     pd.testing.assert_frame_equal(_table(cluster, "qtd"), _table(finished_project, "qtd"))
     figures = sorted(p.name for p in (cluster / "results" / "figures" / "qtd").iterdir())
     assert figures == sorted(p.name for p in (finished_project / "results" / "figures" / "qtd").iterdir()) and figures
-    print(f"\nSLURM run: {elapsed:.1f} s (apt install {slurm_cluster['timings']['apt']:.1f} s)")
+    print(f"\nSLURM run: {elapsed:.1f} s (set-up in the background: {slurm_cluster['timings']})")
 
 
 def _table(project: Path, study: str) -> pd.DataFrame:
