@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import pandas as pd
 import torch
@@ -60,7 +60,8 @@ class Capacity(ProbedStreamStudy):
     paper = "Lyle et al. 2022, 'Understanding and preventing capacity loss in reinforcement learning' (ICLR; InFeR); Lyle 2022 (PhD thesis)"
     summary = "target-fitting capacity (random-network targets) of snapshots over training, with and without InFeR"
     figures = ("probe_fit_over_tasks.png",)
-    _fresh_losses: dict[tuple, dict[int, float]] = {}  # (run, inputs, settings) → the fresh network's losses
+    # (run, inputs, settings) → the fresh network's losses, shared by the snapshots of a run
+    _fresh_losses: ClassVar[dict[tuple, dict[int, float]]] = {}
     claims = (
         Claim("infer_preserves_feature_rank",
               "InFeR keeps the rank of the learnt features from collapsing as the plain network's does",
