@@ -71,13 +71,16 @@ def test_stacked_stream_seeds_equal_solo_runs(tmp_path, default_config, variant)
     _equal_to_solo("disentangle", config, variant, tmp_path)
 
 
-def test_stacked_infer_snapshots_equal_solo_snapshots(tmp_path, default_config):
+@pytest.mark.parametrize("study_name, variant", [("capacity", "infer"), ("understanding", "layernorm")])
+def test_stacked_snapshots_equal_solo_snapshots(tmp_path, default_config, study_name, variant):
+    """InFeR's heads and frozen copy (fused AdamW), and understanding's layer norms with the
+    per-tensor AdamW loop: stacked seeds write the snapshots solo runs write, byte for byte."""
     config = copy.deepcopy(default_config)
-    section = config["studies"]["capacity"]
+    section = config["studies"][study_name]
     section["protocol"].update({"tasks": 2, "steps_per_task": 20})
     section["model"]["hidden"] = [16]
     section["stream_options"]["subset"] = 64
-    _equal_to_solo("capacity", config, "infer", tmp_path, seeds=(0, 1))
+    _equal_to_solo(study_name, config, variant, tmp_path, seeds=(0, 1))
     for seed in (0, 1):
         job = sorted((tmp_path / "job" / f"seed={seed}" / "snapshots").iterdir())
         solo = sorted((tmp_path / "solo" / f"seed={seed}" / "snapshots").iterdir())

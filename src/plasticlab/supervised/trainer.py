@@ -86,7 +86,7 @@ class TrainerConfig:
     grad_clip: float | None = None
     augment: bool = False
     checkpoint_every_epochs: int = 5
-    implementation: str = "fused"  # plasticlab.optim's AdamW on torch's fused kernel (benchmarks/adamw_per_job.py)
+    implementation: str = "plasticlab"  # plasticlab.optim's AdamW; "fused": on torch's fused kernel (faster, benchmarks/adamw_per_job.py)
 
     @classmethod
     def from_config(cls, protocol: dict[str, Any], optimizer: dict[str, Any]) -> "TrainerConfig":
