@@ -32,7 +32,7 @@ from plasticlab.studies import register
 from plasticlab.studies.base import RunSpec
 from plasticlab.studies.probed import ProbedStreamStudy
 
-SHOWN = ("capacity_probe_loss", "capacity_loss", "capacity_loss_ratio", "srank")
+SHOWN = ("capacity_probe_loss", "capacity_loss", "capacity_normalised_loss", "srank")
 TARGET_SEED_OFFSET = 1_000_003  # target network k of seed s is initialised from seed s · offset + k
 
 
