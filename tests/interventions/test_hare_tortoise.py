@@ -101,3 +101,21 @@ def test_state_round_trip_restores_the_tortoise_and_the_run_continues_identicall
 def test_invalid_parameters_are_named(params, field):
     with pytest.raises(ValueError, match=field):
         interventions.build([{"name": "hare_tortoise", **params}])
+
+
+def test_epoch_schedule_resets_after_every_kth_epoch_of_a_task_and_not_by_steps():
+    ht = interventions.build([{"name": "hare_tortoise", "ema": 0.5, "reset_every_epochs": 2, "reset_every_steps": 1}])
+    ctx = make_context(ht, make_net=bn_mlp)
+    resets = []
+    original = ht.reset_hare
+    ht.reset_hare = lambda c: resets.append((c.task, epoch)) or original(c)
+    for task in range(2):
+        ctx.task = task
+        for epoch in range(5):  # the trainer numbers epochs from 0 within each task
+            sgd_step(ctx, ht, 10 * task + epoch)  # no step-based reset although reset_every_steps = 1
+            ht.on_epoch_end(ctx, epoch)
+    assert resets == [(0, 1), (0, 3), (1, 1), (1, 3)]  # after epochs 2 and 4 of each task
+    hare, tortoise = ctx.net.state_dict(), ht.tortoise.state_dict()
+    assert not all(torch.equal(hare[k], tortoise[k]) for k in hare)  # the last epoch (5th) did not reset
+    with pytest.raises(ValueError, match="reset_every_epochs"):
+        interventions.build([{"name": "hare_tortoise", "reset_every_epochs": 0}])

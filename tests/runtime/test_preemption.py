@@ -24,8 +24,8 @@ from tests.agents.test_loop import run_config as agent_run_config
 # Long enough (about 2 s of training after start-up) that a signal lands mid-run.
 WARMSTART = {
     "dataset": "digits", "model": {"name": "mlp", "hidden": [32]}, "optimizer": {"lr": 0.005},
-    "protocol": {"chunks": 3, "batch_size": 32, "max_epochs": 12, "target_train_accuracy": None,
-                 "checkpoint_every_epochs": 4},
+    "protocol": {"phases": [{"data": 0.3}, {"data": 0.3}, {"data": 0.4}], "batch_size": 32, "max_epochs": 12,
+                 "target_train_accuracy": None, "checkpoint_every_epochs": 4},
     "variant": "warm", "interventions": "none", "data_dir": "data",
 }
 AGENT = agent_run_config(protocol={"steps": 600, "eval_every": 200, "eval_episodes": 1, "eval_max_steps": 50,

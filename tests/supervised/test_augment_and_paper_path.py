@@ -41,7 +41,7 @@ def test_paper_config_trains_resnet18_with_augmentation_on_cifar_files(tmp_path,
     paper["data_dir"] = str(tmp_path / "data")
     section = paper["studies"]["warmstart"]
     section["model"]["width"] = 4
-    section["protocol"].update({"chunks": 2, "max_epochs": 1, "batch_size": 32})
+    section["protocols"]["reference"].update({"base_epochs": 0.2, "batch_size": 32, "augment": True})  # 2 epochs, then 1 (at least one)
     run_config = cfg.run_config(paper, "warmstart", "hare_tortoise")
     assert run_config["protocol"]["augment"] is True and run_config["model"]["name"] == "resnet18"
     run = RunSpec("warmstart", "hare_tortoise", 0, run_config, tmp_path / "run")

@@ -27,7 +27,7 @@ def test_variants_are_stream_times_intervention(default_config):
     section = config["studies"]["disentangle"]
     assert len(variants) == len(section["streams"]) * len(section["variants"])
     run = cfg.run_config(config, "disentangle", "growing_targets.layernorm+weight_decay")
-    assert run["stream"] == "growing_targets" and run["stream_options"]["growth"] == 2.0
+    assert run["stream"] == "growing_targets" and run["stream_options"] == section["streams"]["growing_targets"]
     assert run["interventions"] == section["variants"]["layernorm+weight_decay"]
 
 

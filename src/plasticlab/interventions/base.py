@@ -11,10 +11,12 @@ Hook order inside one run::
     intervention.on_train_start(ctx)                    # remember initial weights, copy nets
     for each task (data chunk, environment phase):
         intervention.on_task_start(ctx, task)           # boundary resets, shrink & perturb
-        for each step:
-            loss = task_loss + intervention.loss(ctx, inputs)
-            optimizer.step()
-            intervention.after_step(ctx)                # EMA, periodic resets, ReDo
+        for each epoch (supervised trainers):
+            for each step:
+                loss = task_loss + intervention.loss(ctx, inputs)
+                optimizer.step()
+                intervention.after_step(ctx)            # EMA, periodic resets, ReDo
+            intervention.on_epoch_end(ctx, epoch)       # resets scheduled in epochs
     evaluate intervention.eval_net(ctx)                 # e.g. the Tortoise, not the Hare
 
 All randomness in hooks must come from torch's global generator (or ``ctx.fresh_net``), whose
@@ -73,6 +75,10 @@ class Intervention:
     def after_step(self, ctx: TrainContext) -> None:
         """Called after every optimiser step; ``ctx.step`` already counts this step."""
 
+    def on_epoch_end(self, ctx: TrainContext, epoch: int) -> None:
+        """Called by epoch-based trainers after each epoch (``epoch`` counts from 0 within the
+        task); agents, which have no epochs, never call it."""
+
     def eval_net(self, ctx: TrainContext) -> nn.Module:
         """The network whose predictions are evaluated (and that acts, for agents)."""
         return ctx.net
@@ -122,6 +128,10 @@ class Composite(Intervention):
     def after_step(self, ctx: TrainContext) -> None:
         for part in self.parts:
             part.after_step(ctx)
+
+    def on_epoch_end(self, ctx: TrainContext, epoch: int) -> None:
+        for part in self.parts:
+            part.on_epoch_end(ctx, epoch)
 
     def eval_net(self, ctx: TrainContext) -> nn.Module:
         chosen = ctx.net

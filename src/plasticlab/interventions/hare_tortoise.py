@@ -1,8 +1,9 @@
 """Hare & Tortoise (Lee et al. 2024): a fast learner reset periodically to its slow average.
 
 The Tortoise is an exponential moving average of the Hare (parameters *and* floating buffers such
-as BatchNorm statistics), updated after every step; every ``reset_every_steps`` steps the Hare is
-set to the Tortoise. The Tortoise is the network that is evaluated (and acts, for agents).
+as BatchNorm statistics), updated after every step; every ``reset_every_steps`` steps (or, in
+epoch-based supervised training, every ``reset_every_epochs`` epochs of the current task, as the
+reference code counts) the Hare is set to the Tortoise. The Tortoise is the network that is evaluated (and acts, for agents).
 Pitfalls ruled out by the tests: the two networks never share memory after a reset, and the
 EMA follows the Hare's whole trajectory.
 """
@@ -25,11 +26,17 @@ from plasticlab.interventions.registry import register
 @dataclass
 class HareTortoise(Intervention):
     """Tortoise ← ema·Tortoise + (1 − ema)·Hare after every step; Hare ← Tortoise every
-    ``reset_every_steps`` steps (and at task starts after the first if ``reset_at_task_start``),
-    optionally dropping the Hare's optimiser state."""
+    ``reset_every_steps`` steps, or after every ``reset_every_epochs``-th epoch of a task when
+    that is set (then the step schedule is off), and at task starts after the first if
+    ``reset_at_task_start``; optionally dropping the Hare's optimiser state.
+
+    Epochs count from the start of each task: resets after epochs k, 2k, ... of every task. (The
+    reference code's test ``epoch % k == 0`` on a 0-based epoch also resets after the first epoch
+    of every task; we do not copy that off-by-one.)"""
 
     ema: float = 0.999
     reset_every_steps: int = 1000
+    reset_every_epochs: int | None = None
     reset_at_task_start: bool = False
     reset_optimizer: bool = False
     tortoise: nn.Module | None = field(default=None, init=False, repr=False, compare=False)
@@ -39,6 +46,8 @@ class HareTortoise(Intervention):
             raise ValueError(f"hare_tortoise: ema must be in [0, 1), got {self.ema}")
         if self.reset_every_steps < 1:
             raise ValueError(f"hare_tortoise: reset_every_steps must be positive, got {self.reset_every_steps}")
+        if self.reset_every_epochs is not None and self.reset_every_epochs < 1:
+            raise ValueError(f"hare_tortoise: reset_every_epochs must be positive, got {self.reset_every_epochs}")
 
     def on_train_start(self, ctx: TrainContext) -> None:
         """The Tortoise starts as an independent copy of the initial Hare, outside autograd."""
@@ -62,7 +71,11 @@ class HareTortoise(Intervention):
         if slow_floats:
             torch._foreach_mul_(slow_floats, self.ema)
             torch._foreach_add_(slow_floats, fast_floats, alpha=1.0 - self.ema)
-        if ctx.step % self.reset_every_steps == 0:
+        if self.reset_every_epochs is None and ctx.step % self.reset_every_steps == 0:
+            self.reset_hare(ctx)
+
+    def on_epoch_end(self, ctx: TrainContext, epoch: int) -> None:
+        if self.reset_every_epochs is not None and (epoch + 1) % self.reset_every_epochs == 0:
             self.reset_hare(ctx)
 
     def on_task_start(self, ctx: TrainContext, task: int) -> None:

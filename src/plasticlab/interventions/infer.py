@@ -1,9 +1,15 @@
-"""InFeR (Lyle et al. 2022, "Understanding and preventing capacity loss in RL").
+"""InFeR (Lyle et al. 2022, "Understanding and preventing capacity loss in reinforcement learning").
 
-``k`` auxiliary linear heads read the penultimate features and regress, with weight α, the
-scaled outputs β·g₀(x) that the same heads gave at initialisation (a frozen copy of the initial
-network supplies them). Keeping those random projections predictable preserves the feature
-rank, and with it the network's capacity to fit new targets.
+``k`` auxiliary linear heads g(x; θ) read the penultimate features and regress the scaled
+outputs β·g(x; θ₀) that the same heads gave at initialisation (a frozen copy of the initial
+network supplies them). The regulariser is the paper's squared Euclidean norm over the heads,
+averaged over the batch and weighted by α:
+
+    L_InFeR = α · E_x ‖g(x; θ) − β·g(x; θ₀)‖²  =  α · mean_x Σ_{i=1..k} (g_i(x; θ) − β·g_i(x; θ₀))²
+
+so it is *summed* over heads: averaging over them instead would divide the effective α by k.
+Keeping those random projections predictable preserves the feature rank, and with it the
+network's capacity to fit new targets.
 """
 
 from __future__ import annotations
@@ -34,18 +40,24 @@ class WithAuxiliaryHeads(nn.Module):
         self.aux = nn.Linear(last.in_features, heads)
         self.body = body
         self.features: torch.Tensor | None = None
-        last.register_forward_pre_hook(self._remember)
-
-    def _remember(self, module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
-        self.features = args[0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+        layers = list(self.body)
+        for layer in layers[:-1]:
+            x = layer(x)
+        self.features = x
+        return layers[-1](x)
 
     def auxiliary(self, x: torch.Tensor | None = None) -> torch.Tensor:
         if x is not None:
-            self.body(x)
+            self(x)
         return self.aux(self.features)
+
+
+def infer_loss(prediction: torch.Tensor, target: torch.Tensor, alpha: float) -> torch.Tensor:
+    """α · batch mean of the squared norm over heads (last axis). A leading member axis (stacked
+    seeds) is summed, so each member gets exactly its own gradient."""
+    return alpha * ((prediction - target) ** 2).sum(dim=-1).mean(dim=-1).sum()
 
 
 @register("infer")
@@ -74,8 +86,7 @@ class InFeR(Intervention):
         """Uses the features of the forward pass the trainer just made on ``inputs``."""
         with torch.no_grad():
             target = self.beta * self._initial.auxiliary(inputs)
-        prediction = ctx.net.aux(ctx.net.features)
-        return self.alpha * ((prediction - target) ** 2).mean()
+        return infer_loss(ctx.net.aux(ctx.net.features), target, self.alpha)
 
     def state_dict(self) -> dict[str, Any]:
         return {"initial": self._initial.state_dict() if self._initial is not None else None}

@@ -32,6 +32,7 @@ class ProbeConfig:
     lr: float = 1e-3
     batch_size: int = 64
     seed: int = 0
+    fused: bool = False  # AdamW on torch's fused kernel (faster; rounds differently from the default loop)
 
 
 def regression_targets(net: nn.Module, random_net: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
@@ -45,7 +46,8 @@ def fit(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss: str, 
     """Train ``net`` in place with Adam for ``config.steps`` minibatch steps; return the final
     full-batch loss (MSE) or accuracy (classification)."""
     generator = torch.Generator().manual_seed(config.seed)
-    optimizer = AdamW([p for p in net.parameters() if p.requires_grad], lr=config.lr, weight_decay=0.0)  # = Adam
+    optimizer = AdamW([p for p in net.parameters() if p.requires_grad], lr=config.lr, weight_decay=0.0,
+                      fused=config.fused)  # = Adam
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.mse_loss if loss == "mse" else F.cross_entropy
     net.train()
     for _ in range(config.steps):

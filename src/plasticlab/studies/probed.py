@@ -8,7 +8,7 @@ measurements never slow training and can be recomputed from pulled checkpoints.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Iterator, Sequence
 
 import pandas as pd
 import torch
@@ -19,7 +19,7 @@ from plasticlab.metrics.probe import ProbeConfig
 from plasticlab.runtime.checkpoint import list_checkpoints, read_checkpoint, save_checkpoint
 from plasticlab.runtime.seeding import seed_everything
 from plasticlab.studies.base import RunSpec, Study
-from plasticlab.studies.stream_runs import stream_setup, train_stream
+from plasticlab.studies.stream_runs import stream_setup, train_stream, train_stream_seeds
 from plasticlab.supervised.streams import STREAMS
 
 SNAPSHOTS = "snapshots"
@@ -43,12 +43,11 @@ class ProbedStreamStudy(Study):
             raise KeyError(f"unknown stream {study_config['stream']!r}; available: {', '.join(sorted(STREAMS))}")
 
     def train(self, run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.DataFrame:
-        directory = run.out_dir / SNAPSHOTS
+        return train_stream(run, crash_after_checkpoints, on_task_end=_save_snapshot)
 
-        def snapshot(tasks_done: int, net: torch.nn.Module) -> None:
-            save_checkpoint(directory, tasks_done, {"net": net.state_dict()}, keep=0)
-
-        return train_stream(run, crash_after_checkpoints, on_task_end=snapshot)
+    def train_seeds(self, runs: Sequence[RunSpec], crash_after_checkpoints: int | None = None,
+                    **options: Any) -> Iterator[tuple[RunSpec, pd.DataFrame]]:
+        yield from train_stream_seeds(runs, crash_after_checkpoints, on_task_end=_save_snapshot, **options)
 
     def probe(self, run: RunSpec) -> pd.DataFrame:
         """Measure every snapshot of ``run`` on the inputs of the task it had just finished."""
@@ -56,8 +55,6 @@ class ProbedStreamStudy(Study):
         seed_everything(run.seed)
         tasks, make_net, intervention = stream_setup(config, run.seed)
         settings = config.get("probe", {})
-        probe = ProbeConfig(steps=settings.get("steps", 300), lr=settings.get("lr", 1e-3),
-                            batch_size=settings.get("batch_size", 64), seed=run.seed)
         limit = settings.get("inputs", 256)
 
         def make_fresh() -> torch.nn.Module:
@@ -69,11 +66,22 @@ class ProbedStreamStudy(Study):
             task = tasks[max(tasks_done - 1, 0)]
             net = make_fresh()
             net.load_state_dict(read_checkpoint(path)["net"])
-            values = measure(net, make_fresh, task.x[:limit], task.y[:limit], task.loss, probe,
-                             lanczos_k=settings.get("lanczos_k", 10))
+            values = self.measure(run, net, make_fresh, make_net, task.x[:limit], task.y[:limit], task.loss, settings)
             rows += [(tasks_done, metric, float(value)) for metric, value in values.items()]
         frame = pd.DataFrame(rows, columns=["tasks_done", "metric", "value"])
         frame.insert(0, "study", run.study)
         frame.insert(1, "variant", run.variant)
         frame.insert(2, "seed", run.seed)
         return frame
+
+    def measure(self, run: RunSpec, net: torch.nn.Module, make_fresh: Callable[[], torch.nn.Module],
+                make_bare: Callable[[], torch.nn.Module], inputs: torch.Tensor, targets: torch.Tensor, loss: str,
+                settings: dict[str, Any]) -> dict[str, float]:
+        """The measurements of one snapshot (default: the whole battery with the 2023 probe)."""
+        probe = ProbeConfig(steps=settings.get("steps", 300), lr=settings.get("lr", 1e-3),
+                            batch_size=settings.get("batch_size", 64), seed=run.seed)
+        return measure(net, make_fresh, inputs, targets, loss, probe, lanczos_k=settings.get("lanczos_k", 10))
+
+
+def _save_snapshot(run: RunSpec, tasks_done: int, net: torch.nn.Module) -> None:
+    save_checkpoint(run.out_dir / SNAPSHOTS, tasks_done, {"net": net.state_dict()}, keep=0)

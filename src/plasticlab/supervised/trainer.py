@@ -1,16 +1,22 @@
-"""Train one network on a sequence of supervised tasks, with interventions, checkpoints and resume.
+"""Train networks on a sequence of supervised tasks, with interventions, checkpoints and resume.
 
-Used by the warm-start study (task k = all data chunks seen so far) and by the nonstationary
-streams. Each task is trained for whole epochs until the evaluated network's training accuracy
-reaches a target or an epoch budget runs out (Ash & Adams train "to convergence"; the budget bounds a run that cannot
-converge). At every task end the evaluated network (``intervention.eval_net``, e.g. the Tortoise)
-is scored on the task's evaluation sets.
+Used by the warm-start study (phases of a growing training set) and by the nonstationary streams.
+Each task is trained for whole epochs: a fixed budget (``Task.epochs``, else
+``TrainerConfig.max_epochs``), optionally cut short once the evaluated network's training
+accuracy reaches a target (Ash & Adams train "to convergence"). At every task end the evaluated
+network (``intervention.eval_net``, e.g. the Tortoise) is scored on the task's evaluation sets.
+Per task the optimiser can be rebuilt (Hare & Tortoise build a new AdamW for every phase) with a
+linear learning-rate warm-up over the first part of the task.
 
-Resumption is exact: a checkpoint (written atomically at epoch boundaries) holds the network,
-optimiser, intervention state, every RNG state including the mini-batch generator, the step count
-and the metric rows so far, so a killed run restarted from it produces the same metrics, row for
-row, as an uninterrupted run. SIGTERM/SIGUSR1 (SLURM's preemption and time-limit warnings) write
-a checkpoint at the next epoch end and stop the run (``runtime.preemption``).
+One call trains one run (``Solo``) or the seeds of one variant stacked into one network
+(``Stacked``, ``plasticlab.supervised.members``); the loop is the same and each stacked member
+computes what it would alone.
+
+Resumption is exact: a checkpoint (written atomically at epoch boundaries, one per run) holds the
+network, optimiser, intervention state, every RNG state including the mini-batch generator, the
+step count and the metric rows so far, so a killed run restarted from it produces the same
+metrics, row for row, as an uninterrupted run. SIGTERM/SIGUSR1 (SLURM's preemption and time-limit
+warnings) write a checkpoint at the next epoch end and stop the run (``runtime.preemption``).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 import torch
@@ -26,30 +32,47 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from plasticlab.interventions import Intervention, TrainContext
+from plasticlab.losses import SCORES
+from plasticlab.optim import make_adamw
 from plasticlab.runtime import preemption
 from plasticlab.runtime.checkpoint import load_resumable_checkpoint, run_fingerprint, save_checkpoint
-from plasticlab.runtime.seeding import rng_state, set_rng_state
-from plasticlab.studies.base import RunSpec
-from plasticlab.losses import LOSSES, SCORES
-from plasticlab.optim import make_adamw
 from plasticlab.supervised.augment import crop_and_flip
+from plasticlab.supervised.members import Solo, Stacked, outputs, scores
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # importing plasticlab.studies here would import every study (a cycle)
+    from plasticlab.studies.base import RunSpec
+
+
+class MembersOutOfStep(RuntimeError):
+    """The runs of a stacked job have checkpoints at different positions (a job killed while
+    writing them): train them one by one, each resuming from its own checkpoint."""
 
 
 @dataclass
 class Task:
-    """Training data of one task and the sets scored when it ends (name → (inputs, targets))."""
+    """Training data of one task and the sets scored when it ends (name → (inputs, targets)).
+
+    ``epochs``: this task's epoch budget (else the trainer's ``max_epochs``). In a stacked job
+    every tensor has a leading member axis.
+    """
 
     x: torch.Tensor
     y: torch.Tensor
     eval_sets: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
     loss: str = "cross_entropy"
+    epochs: int | None = None
 
 
 @dataclass(frozen=True)
 class TrainerConfig:
-    """Optimisation settings; AdamW always, so weight decay (if any) is decoupled."""
+    """Optimisation settings; AdamW always, so weight decay (if any) is decoupled.
+
+    ``weight_decay`` is the base decoupled decay every variant gets (an intervention may replace
+    it); ``warmup_fraction`` warms the learning rate up linearly from 0 over that share of each
+    task's steps; ``rebuild_optimizer_each_task`` starts every task with a new optimiser.
+    """
 
     batch_size: int = 64
     max_epochs: int = 100
@@ -57,29 +80,35 @@ class TrainerConfig:
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
+    weight_decay: float = 0.0
+    warmup_fraction: float = 0.0
+    rebuild_optimizer_each_task: bool = False
     grad_clip: float | None = None
     augment: bool = False
     checkpoint_every_epochs: int = 5
-    implementation: str = "plasticlab"  # AdamW from plasticlab.optim, or "torch"
+    implementation: str = "plasticlab"  # plasticlab.optim's AdamW; "fused": on torch's fused kernel (faster, benchmarks/adamw_per_job.py)
 
     @classmethod
     def from_config(cls, protocol: dict[str, Any], optimizer: dict[str, Any]) -> "TrainerConfig":
-        keys = {"batch_size", "max_epochs", "target_train_accuracy", "augment", "checkpoint_every_epochs"}
+        keys = {"batch_size", "max_epochs", "target_train_accuracy", "augment", "checkpoint_every_epochs",
+                "warmup_fraction", "rebuild_optimizer_each_task"}
         kwargs = {k: v for k, v in protocol.items() if k in keys}
         kwargs.update({k: (tuple(v) if k == "betas" else v) for k, v in optimizer.items()})
         return cls(**kwargs)
 
 
-@torch.no_grad()
+def warmup_lr(lr: float, step_in_task: int, task_steps: int, fraction: float) -> float:
+    """Learning rate at step ``step_in_task`` (from 0) of a task of ``task_steps`` steps: linear
+    from 0 over the first ``int(fraction · task_steps)`` steps, then ``lr`` (the reference's
+    warm-up, which starts at 0 on the first step)."""
+    warmup = int(fraction * task_steps)
+    return lr * step_in_task / warmup if step_in_task < warmup else lr
+
+
 def evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "cross_entropy",
              batch_size: int = 1024) -> dict[str, float]:
     """Mean loss and the task type's score (accuracy or R²) of ``net`` on (x, y), in eval mode."""
-    was_training = net.training
-    net.eval()
-    outputs = torch.cat([net(x[start : start + batch_size]) for start in range(0, len(x), batch_size)])
-    net.train(was_training)
-    score_name, score = SCORES[loss]
-    return {"loss": float(LOSSES[loss](outputs, y)), score_name: score(outputs, y)}
+    return scores(outputs(net, x, batch_size), y, loss)
 
 
 class _Recorder:
@@ -100,48 +129,71 @@ class _Recorder:
 
 @preemption.safe_points()  # SIGTERM/SIGUSR1: checkpoint at the next epoch end, then stop
 def train_on_tasks(
-    run: RunSpec,
+    members: RunSpec | Solo | Stacked,
     tasks: list[Task],
-    make_net: Callable[[], nn.Module],
+    make_net: Callable[[int], nn.Module],
     intervention: Intervention,
     config: TrainerConfig,
     crash_after_checkpoints: int | None = None,
-    on_task_end: Callable[[int, nn.Module], None] | None = None,
-) -> pd.DataFrame:
-    """Train through ``tasks`` in order and return the long-format metrics of the run.
+    on_task_end: Callable[[int, int, nn.Module], None] | None = None,
+) -> list[pd.DataFrame]:
+    """Train through ``tasks`` in order and return each run's long-format metrics.
 
-    ``make_net`` builds the bare architecture from torch's global RNG; the intervention's
-    ``build`` is applied on top. ``crash_after_checkpoints`` kills the process (SIGKILL) right
-    after that many checkpoints were written in this process: the resume tests use it.
-    ``on_task_end(tasks_done, eval_net)`` is called after each task (and with 0 before the
-    first), e.g. to save snapshots that a later probe step analyses.
+    ``make_net(member)`` builds member ``member``'s bare architecture from torch's global RNG;
+    the intervention's ``build`` is applied on top. ``crash_after_checkpoints`` kills the process
+    (SIGKILL) right after that many checkpoints were written in this process: the resume tests
+    use it. ``on_task_end(member, tasks_done, eval_net)`` is called after each task (and with 0
+    before the first), e.g. to save snapshots that a later probe step analyses.
     """
-    device = torch.device(run.device)
+    members = members if isinstance(members, Solo) else Solo(members)
+    runs = members.runs
+    if isinstance(members, Stacked) and (config.target_train_accuracy is not None or config.augment):
+        raise ValueError("stacked seeds need a fixed epoch budget and no augmentation (members would stop at "
+                         "different epochs / share one augmentation stream): train them one by one")
+    device = torch.device(runs[0].device)
+
+    def build_member(member: int) -> nn.Module:
+        return intervention.build(make_net(member)).to(device)
 
     def fresh_net() -> nn.Module:
-        return intervention.build(make_net()).to(device)
+        return members.build(build_member)
+
+    def new_optimizer(parameters: Any) -> Any:
+        defaults = {"lr": config.lr, "betas": config.betas, "eps": config.eps, "weight_decay": config.weight_decay}
+        return make_adamw(parameters, config.implementation, member_axis=members.member_axis,
+                          **intervention.optimizer_kwargs(defaults))
+
+    # Each member's architecture alone (for snapshots of one member); built under no member's
+    # RNG stream, from a throwaway copy of the global state.
+    templates: list[nn.Module] = []
+    if isinstance(members, Stacked):
+        saved = torch.get_rng_state()
+        templates = [build_member(0) for _ in range(members.size)]
+        torch.set_rng_state(saved)
 
     net = fresh_net()
-    optimizer = make_adamw(
-        net.parameters(), config.implementation,
-        **intervention.optimizer_kwargs({"lr": config.lr, "betas": config.betas, "eps": config.eps, "weight_decay": 0.0}),
-    )
+    optimizer = new_optimizer(net.parameters())
     ctx = TrainContext(net=net, optimizer=optimizer, fresh_net=fresh_net)
     intervention.on_train_start(ctx)
-    batch_gen = torch.Generator().manual_seed(run.seed)
-    recorder = _Recorder()
+    batch_gens = [torch.Generator().manual_seed(run.seed) for run in runs]
+    recorders = [_Recorder() for _ in runs]
     start_task, start_epoch = 0, 0
 
-    fingerprint = run_fingerprint(run)
-    resumed = load_resumable_checkpoint(run.checkpoint_dir, fingerprint)
-    if resumed is not None:
-        position, state = resumed
+    fingerprints = [run_fingerprint(run) for run in runs]
+    resumed = [load_resumable_checkpoint(run.checkpoint_dir, fp) for run, fp in zip(runs, fingerprints)]
+    if any(r is not None for r in resumed):
+        positions = {r[0] if r is not None else None for r in resumed}
+        if len(positions) > 1:
+            raise MembersOutOfStep(f"checkpoints of {[run.seed for run in runs]} are at positions {sorted(map(str, positions))}")
+        position = positions.pop()
+        state = members.merge([r[1] for r in resumed])
         net.load_state_dict(state["net"])
         optimizer.load_state_dict(state["optimizer"])
         intervention.load_state_dict(state["intervention"], ctx)
-        set_rng_state(state["rng"])
-        batch_gen.set_state(state["batch_generator"])
-        recorder = _Recorder(state["rows"])
+        members.set_rng_states(state["rng"])
+        for gen, gen_state in zip(batch_gens, state["batch_generator"]):
+            gen.set_state(gen_state)
+        recorders = [_Recorder(rows) for rows in state["rows"]]
         ctx.step, start_task, start_epoch = state["step"], state["task"], state["epoch"]
         log.info("resuming from checkpoint at step %d (task %d, epoch %d)", position, start_task, start_epoch)
 
@@ -153,15 +205,16 @@ def train_on_tasks(
             "net": net.state_dict(),
             "optimizer": optimizer.state_dict(),
             "intervention": intervention.state_dict(),
-            "rng": rng_state(),
-            "batch_generator": batch_gen.get_state(),
-            "rows": recorder.rows,
+            "rng": members.rng_states(),
+            "batch_generator": [gen.get_state() for gen in batch_gens],
+            "rows": [recorder.rows for recorder in recorders],
             "step": ctx.step,
             "task": task,
             "epoch": epoch,
-            "fingerprint": fingerprint,
+            "fingerprint": fingerprints,
         }
-        save_checkpoint(run.checkpoint_dir, ctx.step, state)
+        for run, member_state in zip(runs, members.split(state)):
+            save_checkpoint(run.checkpoint_dir, ctx.step, member_state)
         checkpoints_written += 1
         if crash_after_checkpoints is not None and checkpoints_written >= crash_after_checkpoints:
             import os
@@ -171,9 +224,19 @@ def train_on_tasks(
             os.kill(os.getpid(), signal.SIGKILL)
         preemption.stop_if_requested(f"task {task}, epoch {epoch} (step {ctx.step})")
 
-    if on_task_end is not None and start_task == 0 and start_epoch == 0:
-        on_task_end(0, intervention.eval_net(ctx))
-    progress = tqdm(total=len(tasks), initial=start_task, desc=f"{run.study}/{run.variant}/seed={run.seed}",
+    def task_ended(tasks_done: int) -> None:
+        if on_task_end is None:
+            return
+        evaluated = intervention.eval_net(ctx)
+        for member in range(members.size):
+            template = templates[member] if templates else None
+            on_task_end(member, tasks_done, members.member_net(evaluated, template, member))
+
+    if start_task == 0 and start_epoch == 0:
+        task_ended(0)
+    first = runs[0]
+    label = f"seed={first.seed}" if len(runs) == 1 else f"seeds={','.join(str(r.seed) for r in runs)}"
+    progress = tqdm(total=len(tasks), initial=start_task, desc=f"{first.study}/{first.variant}/{label}",
                     unit="task", disable=None, mininterval=1.0)
     for task_index in range(start_task, len(tasks)):
         task = tasks[task_index]
@@ -181,65 +244,87 @@ def train_on_tasks(
         first_epoch = start_epoch if task_index == start_task else 0
         if first_epoch == 0:
             intervention.on_task_start(ctx, task_index)
+            if config.rebuild_optimizer_each_task:
+                optimizer = ctx.optimizer = new_optimizer(net.parameters())
         x_train, y_train = task.x.to(device), task.y.to(device)
-        loss_fn = LOSSES[task.loss]
-        n = len(x_train)
+        n = x_train.shape[1 if isinstance(members, Stacked) else 0]
         steps_per_epoch = math.ceil(n / config.batch_size)
-        for epoch in range(first_epoch, config.max_epochs):
+        epochs = task.epochs if task.epochs is not None else config.max_epochs
+        for epoch in range(first_epoch, epochs):
             net.train()
-            order = torch.randperm(n, generator=batch_gen).to(device)
-            loss_sum = 0.0
+            orders = [torch.randperm(n, generator=gen).to(device) for gen in batch_gens]
+            loss_sums = [0.0] * members.size
             for batch_index in range(steps_per_epoch):
-                index = order[batch_index * config.batch_size : (batch_index + 1) * config.batch_size]
-                inputs = x_train[index]
+                window = slice(batch_index * config.batch_size, (batch_index + 1) * config.batch_size)
+                index = [order[window] for order in orders]
+                inputs = members.gather(x_train, index)
                 if config.augment:
-                    inputs = crop_and_flip(inputs, batch_gen)
-                loss = loss_fn(net(inputs), y_train[index])
+                    inputs = crop_and_flip(inputs, batch_gens[0])
+                loss, member_losses = members.task_loss(net(inputs), members.gather(y_train, index), task.loss)
                 extra = intervention.loss(ctx, inputs)
                 total = loss if extra is None else loss + extra
                 optimizer.zero_grad(set_to_none=True)
                 total.backward()
                 if config.grad_clip is not None:
-                    nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+                    members.clip(net, config.grad_clip)
+                if config.warmup_fraction:
+                    step_in_task = epoch * steps_per_epoch + batch_index
+                    for group in optimizer.param_groups:
+                        group["lr"] = warmup_lr(config.lr, step_in_task, epochs * steps_per_epoch, config.warmup_fraction)
                 optimizer.step()
                 ctx.step += 1
                 intervention.after_step(ctx)
-                loss_sum += loss.item()
-            epoch_values = {"train_loss": loss_sum / steps_per_epoch}
-            converged = False
-            if config.target_train_accuracy is not None:
-                # "Fits the data" is judged on the evaluated network (the Tortoise for Hare &
-                # Tortoise), so every variant is compared at the same training accuracy.
-                train_eval = evaluate(intervention.eval_net(ctx), x_train, y_train, task.loss)
-                score_name = SCORES[task.loss][0]
-                epoch_values[f"train_{score_name}"] = train_eval[score_name]
-                converged = "accuracy" in train_eval and train_eval["accuracy"] >= config.target_train_accuracy
-            recorder.add(task_index, epoch, ctx.step, "epoch", epoch_values)
-            if converged or epoch + 1 == config.max_epochs:
-                _record_task_end(recorder, intervention.eval_net(ctx), task_index, epoch + 1, ctx.step, x_train, y_train, task)
-                if on_task_end is not None:
-                    on_task_end(task_index + 1, intervention.eval_net(ctx))
+                loss_sums = [total + value for total, value in zip(loss_sums, member_losses.tolist())]
+            intervention.on_epoch_end(ctx, epoch)
+            converged = _record_epoch(recorders, members, intervention.eval_net(ctx), task_index, epoch, ctx.step,
+                                      x_train, y_train, task, [value / steps_per_epoch for value in loss_sums], config)
+            if converged or epoch + 1 == epochs:
+                _record_task_end(recorders, members, intervention.eval_net(ctx), task_index, epoch + 1, ctx.step,
+                                 x_train, y_train, task)
+                task_ended(task_index + 1)
                 checkpoint(task_index + 1, 0)
                 break
             if (epoch + 1) % config.checkpoint_every_epochs == 0 or preemption.requested():
                 checkpoint(task_index, epoch + 1)
         progress.update(1)
-        last = {m: v for (t, _, _, p, m, v) in recorder.rows if t == task_index and p == "task_end"}
+        last = {m: v for (t, _, _, p, m, v) in recorders[0].rows if t == task_index and p == "task_end"}
         log.info("task %d/%d done: %d epochs, %s", task_index + 1, len(tasks), last.get("epochs", 0),
                  ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k.endswith(("accuracy", "r2"))))
     progress.close()
-    return recorder.frame()
+    return [recorder.frame() for recorder in recorders]
 
 
-def _record_task_end(recorder: _Recorder, eval_net: nn.Module, task_index: int, epochs: int, step: int,
-                     x_train: torch.Tensor, y_train: torch.Tensor, task: Task) -> None:
+def _record_epoch(recorders: list[_Recorder], members: Solo, eval_net: nn.Module, task_index: int, epoch: int,
+                  step: int, x_train: torch.Tensor, y_train: torch.Tensor, task: Task, mean_losses: list[float],
+                  config: TrainerConfig) -> bool:
+    """Record each run's epoch; True when every run has reached the target training accuracy.
+
+    "Fits the data" is judged on the evaluated network (the Tortoise for Hare & Tortoise), so
+    every variant is compared at the same training accuracy.
+    """
+    values = [{"train_loss": float(loss)} for loss in mean_losses]
+    converged = False
+    if config.target_train_accuracy is not None:
+        score_name = SCORES[task.loss][0]
+        results = members.evaluate(eval_net, x_train, y_train, task.loss)
+        for value, result in zip(values, results):
+            value[f"train_{score_name}"] = result[score_name]
+        converged = all("accuracy" in r and r["accuracy"] >= config.target_train_accuracy for r in results)
+    for recorder, value in zip(recorders, values):
+        recorder.add(task_index, epoch, step, "epoch", value)
+    return converged
+
+
+def _record_task_end(recorders: list[_Recorder], members: Solo, eval_net: nn.Module, task_index: int, epochs: int,
+                     step: int, x_train: torch.Tensor, y_train: torch.Tensor, task: Task) -> None:
     """Score the evaluated network on the task's training data and every evaluation set."""
-    values: dict[str, float] = {"epochs": epochs}
     score_name = SCORES[task.loss][0]
-    train_eval = evaluate(eval_net, x_train, y_train, task.loss)
-    values[f"train_{score_name}"], values["train_loss_eval"] = train_eval[score_name], train_eval["loss"]
+    values: list[dict[str, float]] = [{"epochs": epochs} for _ in recorders]
+    for value, result in zip(values, members.evaluate(eval_net, x_train, y_train, task.loss)):
+        value[f"train_{score_name}"], value["train_loss_eval"] = result[score_name], result["loss"]
     device = x_train.device
     for name, (x, y) in task.eval_sets.items():
-        scores = evaluate(eval_net, x.to(device), y.to(device), task.loss)
-        values[f"{name}_{score_name}"], values[f"{name}_loss"] = scores[score_name], scores["loss"]
-    recorder.add(task_index, epochs - 1, step, "task_end", values)
+        for value, result in zip(values, members.evaluate(eval_net, x.to(device), y.to(device), task.loss)):
+            value[f"{name}_{score_name}"], value[f"{name}_loss"] = result[score_name], result["loss"]
+    for recorder, value in zip(recorders, values):
+        recorder.add(task_index, epochs - 1, step, "task_end", value)
