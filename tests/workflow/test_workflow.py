@@ -78,7 +78,7 @@ BAD_CONFIGS = [
     (lambda c: c["studies"].update(nosuchstudy={"seeds": 1}), "nosuchstudy"),
     (lambda c: c["studies"]["warmstart"]["variants"].update(bad="layernorm+nosuchthing"), "nosuchthing"),
     (lambda c: c["studies"]["warmstart"]["variants"].update(bad=[{"name": "reset", "layerz": 1}]), "layerz"),
-    (lambda c: c["studies"]["warmstart"]["protocol"].update(chunks=0), "chunks"),
+    (lambda c: c["studies"]["warmstart"]["protocols"]["tiny"]["phases"][0].update(data=0), "data"),
     (lambda c: c["studies"]["warmstart"].update(seeds_per_job=3, seeds=4), "seeds_per_job"),
 ]
 BAD_IDS = ["unknown-key", "wrong-type", "unknown-study", "unknown-intervention", "unknown-parameter", "out-of-range",
