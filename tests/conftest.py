@@ -12,6 +12,12 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
+# One torch thread in the test process, as every job of the workflow runs (threads_per_run: 1).
+# The tests' networks are tiny: on a 2-core machine, whose other core is busy with the tests'
+# Snakemake subprocesses, a second intra-op thread spins and makes a small backward pass about ten
+# times slower (measured: a shortened warm-start run 0.2 s on one thread, 2.1 s on two).
+torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def restore_torch_process_flags():

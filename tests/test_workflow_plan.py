@@ -55,9 +55,11 @@ def test_seeds_per_job_between_one_and_all_is_refused_with_the_reason():
 
 def test_seeds_per_job_does_not_change_what_a_run_computes():
     config = _load("config/config.yaml")
-    batched = cfg.run_config(config, "disentangle", "permuted.none")
-    config["studies"]["disentangle"]["seeds_per_job"] = 1
-    assert cfg.run_config(config, "disentangle", "permuted.none") == batched
+    for study in ("warmstart", "disentangle", "injection"):
+        variant = cfg.variants(config, study)[0]
+        batched = cfg.run_config(config, study, variant)
+        config["studies"][study]["seeds_per_job"] = 1
+        assert cfg.run_config(config, study, variant) == batched, study
 
 
 def test_threads_device_and_gpu_follow_the_config_for_accelerated_studies_only():
