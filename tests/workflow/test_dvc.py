@@ -83,7 +83,9 @@ def test_push_delete_pull_restores_identical_results_without_retraining(finished
     plan = run_snakemake(project, "-n", "--cores", "1")
     assert plan.returncode == 0, plan.stderr[-3000:]
     planned = planned_jobs(plan.stdout + plan.stderr)
-    assert not any(rule.startswith(("train_", "probe_")) for rule in planned), planned  # no retraining
+    # no retraining (training rules have no inputs); probes and tables may be redone from the pulled
+    # runs when pulled files' times disagree, which `--touch` below settles
+    assert not any(rule.startswith("train_") for rule in planned), planned
     # `--touch` (what `make pull` runs after dvc pull) records pulled outputs as up to date.
     _run([sys.executable, "-m", "snakemake", "--cores", "1", "--touch"], project)
     final = run_snakemake(project, "-n", "--cores", "1")

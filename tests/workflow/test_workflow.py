@@ -146,7 +146,7 @@ def test_workflow_profile_is_in_force_without_being_named(tmp_path, tiny_project
     warmstart finish although disentangle fails, and show-failed-logs prints the failed job's log."""
     config = copy.deepcopy(tiny_project_config)
     config["studies"]["disentangle"] = copy.deepcopy(toy_config()["studies"]["disentangle"])
-    config["studies"]["disentangle"]["dataset"] = "mnist"  # not on disk: the job fails
+    config["studies"]["disentangle"]["dataset"] = "fashion_mnist"  # not on disk (and in no package): the job fails
     project = make_project(tmp_path, config)
     result = run_snakemake(project, "--cores", "1", "results/tables/disentangle.csv", "results/tables/warmstart.csv")
     output = result.stdout + result.stderr
