@@ -60,13 +60,28 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_specs(args: argparse.Namespace) -> list[RunSpec]:
-    """The runs a train/probe command names (one per ``--seed``), with torch's thread count set."""
-    import torch
+def _set_threads(threads: int, accelerated: bool) -> None:
+    """Use ``threads`` CPU threads: torch's for a study that trains with it (it is loaded now), and
+    the BLAS/OpenMP pools through the environment, which a NumPy-only job needs no torch for."""
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[variable] = str(threads)
+    if accelerated or "torch" in sys.modules:
+        import torch
 
+        torch.set_num_threads(threads)
+
+
+def _threads_in_use(requested: int) -> int:
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch is not None else requested
+
+
+def _run_specs(args: argparse.Namespace) -> list[RunSpec]:
+    """The runs a train/probe command names (one per ``--seed``), with the thread count set."""
+    from plasticlab import studies
     from plasticlab.studies.base import RunSpec
 
-    torch.set_num_threads(args.threads)
+    _set_threads(args.threads, studies.get(args.study).accelerated)
     allocated = os.environ.get("SLURM_CPUS_PER_TASK")
     if allocated and int(allocated) != args.threads:
         log.warning("SLURM allocated %s CPU(s) per task but the job runs %d torch thread(s): set the rule's "
@@ -83,8 +98,6 @@ def _run_specs(args: argparse.Namespace) -> list[RunSpec]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the named seeds of one variant in this process, writing each seed's files as it ends."""
-    import torch
-
     from plasticlab import studies
     from plasticlab.runtime.provenance import provenance
     from plasticlab.runtime.results_io import write_json, write_parquet
@@ -92,14 +105,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     study = studies.get(args.study)
     runs = _run_specs(args)
     crash = os.environ.get("PLASTICLAB_CRASH_AFTER_CHECKPOINTS")
-    log.info("training %s/%s seed(s) %s on %s with %d torch thread(s)", args.study, args.variant,
-             " ".join(map(str, args.seed)), args.device, torch.get_num_threads())
+    log.info("training %s/%s seed(s) %s on %s with %d thread(s)", args.study, args.variant,
+             " ".join(map(str, args.seed)), args.device, _threads_in_use(args.threads))
     started = last = time.time()
     for run, metrics in study.train_seeds(runs, crash_after_checkpoints=int(crash) if crash else None):
         now = time.time()
         record = provenance(config=run.config, seed=run.seed, device=args.device, study=args.study,
                             variant=args.variant, wall_seconds=round(now - last, 3), status=_run_status(metrics),
-                            threads=torch.get_num_threads())
+                            threads=_threads_in_use(args.threads))
         write_parquet(run.out_dir / "metrics.parquet", metrics, provenance=record)
         write_json(run.out_dir / "run.json", record)
         log.info("seed %d done in %.1f s: %d metric rows -> %s", run.seed, now - last, len(metrics), run.out_dir)

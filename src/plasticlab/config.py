@@ -15,7 +15,13 @@ from typing import Any
 import jsonschema
 import yaml
 
-from plasticlab import interventions, studies
+from plasticlab import studies
+
+
+def _interventions():  # torch comes with them: loaded only when a config is checked
+    from plasticlab import interventions
+
+    return interventions
 
 
 class ConfigError(ValueError):
@@ -67,7 +73,7 @@ def check_config(config: dict[str, Any], validate_schema: bool = True) -> None:
             raise ConfigError(f"config error at studies.{study_name}: {error.args[0]}") from None
         for variant, spec in study_config.get("variants", {}).items():
             try:
-                interventions.validate(spec)
+                _interventions().validate(spec)
             except (KeyError, ValueError, TypeError) as error:
                 message = error.args[0] if error.args else str(error)
                 raise ConfigError(f"config error at studies.{study_name}.variants.{variant}: {message}") from None

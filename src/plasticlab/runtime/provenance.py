@@ -9,6 +9,7 @@ import os
 import platform
 import socket
 import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,10 @@ def git_state() -> dict[str, Any]:
 
 
 def device_description(device: str) -> str:
-    import torch
-
+    """The device a result was computed on; a process that never loaded torch ran on the CPU."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return f"cpu ({platform.processor() or platform.machine()})"
     if device.startswith("cuda") and torch.cuda.is_available():
         return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
