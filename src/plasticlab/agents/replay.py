@@ -100,6 +100,9 @@ class FrameStacker:
 class FrameReplay:
     """Ring buffer of frames with stacked-observation, n-step and prioritised sampling."""
 
+    # the per-slot arrays: what a checkpoint stores and what growing enlarges
+    _SLOT_ARRAYS = ("frames", "action", "reward", "terminal", "episode_end", "episode_start", "valid", "write_id")
+
     def __init__(self, capacity: int, frame_shape: tuple[int, int, int], stack: int = 4, n_step: int = 1,
                  gamma: float = 0.99, seed: int = 0, prioritised: bool = False,
                  priority_exponent: float = 0.5, priority_eps: float = 1e-6, grow: bool = False):
@@ -200,8 +203,6 @@ class FrameReplay:
         self._cursor = (slot + 1) % self.capacity
         self._frames_written += 1
         return slot
-
-    _SLOT_ARRAYS = ("frames", "action", "reward", "terminal", "episode_end", "episode_start", "valid", "write_id")
 
     def _enlarge(self, capacity: int) -> None:
         """More slots at the end of a ring that has never wrapped (slot = write id): every stored
