@@ -78,7 +78,8 @@ class Experts(nn.Module):
         bound = math.sqrt(6.0 / (fan_in + fan_out))
         nn.init.uniform_(weight, -bound, bound)
 
-    def _noise(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    def draw_noise(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """One factorised draw (ε_in, ε_out) shared by all experts in this pass; None without noise."""
         if not (self.noisy and self.training):
             return None
         return factorised_noise(self.width, like), factorised_noise(self.hidden, like)
@@ -86,7 +87,7 @@ class Experts(nn.Module):
     def forward(self, slots: torch.Tensor) -> torch.Tensor:
         """(B, E, S, d) → (B, E, S, d): expert e on the S slots of position e."""
         pre = torch.einsum("besd,edh->besh", slots, self.w1) + self.b1[:, None, :]
-        noise = self._noise(slots)
+        noise = self.draw_noise(slots)
         if noise is not None:
             eps_in, eps_out = noise
             pre = pre + torch.einsum("besd,edh->besh", slots * eps_in, self.w1_sigma) * eps_out
@@ -154,7 +155,7 @@ class Top1MoE(nn.Module):
         gates = self.router(tokens).softmax(dim=-1)                      # (B, T, E)
         top_gate, top_expert = gates.max(dim=-1)                         # (B, T)
         flat, chosen = tokens.reshape(-1, tokens.shape[-1]), top_expert.reshape(-1)
-        noise = self.experts._noise(tokens)
+        noise = self.experts.draw_noise(tokens)
         out = torch.zeros_like(flat)
         for expert in range(self.n_experts):  # each token through its chosen expert only
             rows = (chosen == expert).nonzero(as_tuple=True)[0]
