@@ -31,7 +31,7 @@ def ours(game: str, steps: int, learning_starts: int, epsilon: float, device: st
     config = {
         "agent": "dqn",
         "agent_options": {"stack": 4, "learning_starts": learning_starts, "update_every": 4, "batch_size": 32,
-                          "replay_capacity": 100_000, "lr": 1e-4, "target_update_every": 250,
+                          "replay_capacity": 100_000, "lr": 1e-4, "target_update_env_steps": 1000,
                           "epsilon_start": epsilon, "epsilon_end": epsilon, "eval_epsilon": epsilon},
         "model": {"name": "qnet", "torso": "nature", "hidden": 512},
         "protocol": {"steps": steps, "eval_every": steps, "eval_episodes": 1, "eval_max_steps": 10,

@@ -86,15 +86,42 @@ def test_der_loss_is_cross_entropy_to_the_projected_double_q_target():
             torch.testing.assert_close(per_sample[b].detach(), -(target * log_p).sum(), atol=1e-5, rtol=1e-5)
 
 
-def test_update_steps_the_optimiser_and_syncs_the_target_on_schedule():
+def test_update_steps_the_optimiser_and_the_target_syncs_on_environment_steps():
+    """Dopamine counts target_update_period in agent (environment) steps: with one update every 4
+    steps a period of 8 steps is a copy every 2 updates, never inside `update` itself."""
     torch.manual_seed(0)
-    agent = DQN(minatar_net(3), 3, DQNConfig(stack=1, target_update_every=2, lr=1e-2), interventions.build("none"))
+    config = DQNConfig(stack=1, update_every=4, target_update_env_steps=8, learning_starts=4, lr=1e-2)
+    agent = DQN(minatar_net(3), 3, config, interventions.build("none"))
     before = [p.clone() for p in agent.online.parameters()]
     agent.update(make_batch(3))
     assert any(not torch.equal(a, b) for a, b in zip(before, agent.online.parameters()))
-    assert any(not torch.equal(a, b) for a, b in zip(agent.target.parameters(), agent.online.parameters()))
     agent.update(make_batch(3, seed=2))
+    assert any(not torch.equal(a, b) for a, b in zip(agent.target.parameters(), agent.online.parameters()))
+    assert [step for step in range(1, 41) if agent.after_env_step(step)] == [8, 16, 24, 32, 40]
     assert all(torch.equal(a, b) for a, b in zip(agent.target.parameters(), agent.online.parameters()))
+    late = DQN(minatar_net(3), 3, DQNConfig(stack=1, target_update_env_steps=8, learning_starts=20),
+               interventions.build("none"))
+    assert [step for step in range(1, 41) if late.after_env_step(step)] == [24, 32, 40]  # not before learning
+
+
+def test_retired_and_invalid_agent_options_are_clear_errors():
+    with pytest.raises(ValueError, match="target_update_every.*target_update_env_steps.*multiply it by update_every"):
+        DQNConfig.from_options({"target_update_every": 100})
+    with pytest.raises(ValueError, match="life_loss_terminal.*environment protocol"):
+        DQNConfig.from_options({"life_loss_terminal": False})
+    with pytest.raises(ValueError, match="target_update_env_steps.*>= 1"):
+        DQNConfig.from_options({"target_update_env_steps": 0})
+
+
+def test_defaults_match_dopamine_and_der():
+    """The numbers the fidelity table cites: dqn.gin (target every 8,000 agent steps, evaluation
+    ε 0.001) and DER (target every 2,000 steps at one update per step, evaluation ε 0.001, as
+    Dopamine's DER.gin: a noiseless greedy policy can repeat one action until the episode cap)."""
+    dqn, der = DQNConfig(), DERConfig()
+    assert (dqn.target_update_env_steps, dqn.update_every, dqn.eval_epsilon) == (8_000, 4, 0.001)
+    assert dqn.target_update_env_steps // dqn.update_every == 2_000  # updates between copies
+    assert (der.target_update_env_steps, der.update_every, der.eval_epsilon) == (2_000, 1, 0.001)
+    assert (der.epsilon(0), der.epsilon(10**6)) == (0.0, 0.0)   # noisy nets explore while training
 
 
 def test_epsilon_schedule_and_importance_sampling_are_linear():
@@ -153,3 +180,26 @@ def test_agent_state_round_trip_restores_every_network_and_counter():
     torch.manual_seed(5)
     other.update(make_batch(3, seed=9))
     torch.testing.assert_close(other.online(obs), agent.online(obs))
+
+
+def test_injection_into_a_noisy_head_keeps_the_output_in_training_mode():
+    """DER's heads are noisy: the new head and its frozen copy must see the same noise, so the
+    output at injection equals the output just before it, also with noise on (training mode)."""
+    torch.manual_seed(0)
+    agent = DER(minatar_net(3, head="dueling", atoms=11, noisy=True), 3, DERConfig(stack=1, atoms=11),
+                interventions.build([{"name": "plasticity_injection", "at_step": 10**6, "head_layers": 1}]))
+    net = agent.online.train()
+    obs = torch.from_numpy(make_batch(3).obs)
+    torch.manual_seed(7)
+    before = net(obs)
+    net.inject()
+    torch.manual_seed(7)           # the old head draws the same noise as before
+    after = net(obs)
+    torch.testing.assert_close(after, before, rtol=0, atol=0)
+    torch.manual_seed(8)
+    once = net(obs)
+    assert not torch.equal(once, before)   # noise is still on
+    # the trainable head's noise is fresh per pass and shared with the frozen copy only inside one pass
+    new = net.new_head.modules()
+    assert all(getattr(m, "noise_source", None) is None for m in net.frozen_new_head.modules())
+    assert any(getattr(m, "last_noise", None) is not None for m in new)

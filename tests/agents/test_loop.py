@@ -19,7 +19,7 @@ from plasticlab.studies.base import RunSpec
 def run_config(**changes) -> dict:
     config = {
         "agent": "der",
-        "agent_options": {"stack": 2, "learning_starts": 60, "update_every": 2, "n_step": 3, "target_update_every": 20,
+        "agent_options": {"stack": 2, "learning_starts": 60, "update_every": 2, "n_step": 3, "target_update_env_steps": 40,
                           "batch_size": 16},
         "model": {"name": "qnet", "torso": "minatar", "hidden": 16, "head": "dueling", "noisy": True, "atoms": 51,
                   "pixel_scale": 1.0},
@@ -85,7 +85,7 @@ def test_atari_run_through_the_whole_protocol(tmp_path):
     pytest.importorskip("ale_py")
     config = run_config(
         agent="dqn", interventions="none", variant="atari_breakout.none",
-        agent_options={"stack": 4, "learning_starts": 30, "update_every": 4, "batch_size": 4, "target_update_every": 5},
+        agent_options={"stack": 4, "learning_starts": 30, "update_every": 4, "batch_size": 4, "target_update_env_steps": 20},
         model={"name": "qnet", "torso": "nature", "hidden": 32},
         protocol={"steps": 60, "eval_every": 30, "eval_episodes": 1, "eval_max_steps": 20, "checkpoint_every": 1000,
                   "log_every_updates": 2, "diagnostics_batch": 8},

@@ -70,7 +70,7 @@ def test_baseline_normalisation_for_minatar():
 
 
 def test_normalisation_is_chosen_by_name_and_checks_shapes():
-    assert set(NORMALISATIONS) == {"human", "baseline", "raw"}
+    assert set(NORMALISATIONS) == {"human", "baseline", "reference", "raw"}
     scores = {"a": np.arange(6.0).reshape(2, 3)}
     np.testing.assert_array_equal(normalise(scores, ["x", "y", "z"], "raw")["a"], scores["a"])
     with pytest.raises(ValueError, match="unknown normalisation.*baseline, human, raw"):
@@ -79,3 +79,34 @@ def test_normalisation_is_chosen_by_name_and_checks_shapes():
         normalise({"a": np.ones((2, 4))}, ["x", "y", "z"], "raw")
     with pytest.raises(KeyError, match="unknown Atari-100k game"):
         normalise(scores, ["Pong", "Alien", "Tetris"], "human")
+
+
+@pytest.mark.parametrize("game", ["breakout", "space_invaders", "seaquest"])
+def test_minatar_random_scores_agree_with_a_fresh_measurement(game):
+    """An independent re-measurement (other seeds, 400 episodes) lies within 4 standard errors of
+    the table's mean: the table is what random play scores under MinAtar's protocol."""
+    from plasticlab.analysis.reference_scores import MINATAR_RANDOM_SCORES, MINATAR_RANDOM_SEM
+    from plasticlab.envs.random_policy import random_policy_returns
+
+    returns = random_policy_returns({"suite": "minatar", "game": game}, episodes=400, seed=123)
+    sem = np.hypot(returns.std(ddof=1) / np.sqrt(len(returns)), MINATAR_RANDOM_SEM[game])
+    assert abs(returns.mean() - MINATAR_RANDOM_SCORES[game]) < 4 * sem
+
+
+def test_minatar_random_score_only_for_the_measured_protocol():
+    from plasticlab.analysis.reference_scores import MINATAR_RANDOM_SCORES, minatar_random_score
+
+    assert minatar_random_score({"suite": "minatar", "game": "breakout"}) == MINATAR_RANDOM_SCORES["breakout"]
+    assert minatar_random_score({"suite": "minatar", "game": "breakout", "sticky_action_prob": 0.1}) is not None
+    assert minatar_random_score({"suite": "minatar", "game": "breakout", "sticky_action_prob": 0.0}) is None
+    assert minatar_random_score({"suite": "ale", "game": "Breakout"}) is None
+
+
+def test_reference_normalisation_maps_random_to_zero_and_reference_to_one():
+    scores = {"a": np.array([[0.5, 3.0], [10.5, 23.0]]), "b": np.array([[5.5, 13.0], [0.5, 3.0]])}
+    result = normalise(scores, ["breakout", "space_invaders"], "reference",
+                       floor={"breakout": 0.5, "space_invaders": 3.0}, reference={"breakout": 10.5, "space_invaders": 23.0})
+    np.testing.assert_allclose(result["a"], [[0.0, 0.0], [1.0, 1.0]])
+    np.testing.assert_allclose(result["b"], [[0.5, 0.5], [0.0, 0.0]])
+    with pytest.raises(KeyError, match="reference"):
+        normalise(scores, ["breakout", "space_invaders"], "reference", floor={"breakout": 0.5})

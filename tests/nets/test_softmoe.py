@@ -97,11 +97,64 @@ def test_softmoe_replaces_the_penultimate_dense_layer(spec, shape, experts, toke
     assert out.shape == (3, 6)
 
 
-def test_softmoe_on_a_dueling_noisy_head_keeps_the_head():
+def test_softmoe_refuses_a_network_without_a_penultimate_dense_layer():
+    """van Hasselt et al.'s DER network: the dueling streams read the conv map, so there is no
+    dense layer to replace; inserting a MoE there would replace nothing."""
     net = q_network((4, 84, 84), 5, torso="der", hidden=256, head="dueling", atoms=51, noisy=True)
-    built = interventions.build([{"name": "softmoe", "experts": 2, "routing": "top1"}]).build(net)
-    assert any(isinstance(m, Top1MoE) for m in built)
-    assert built(torch.zeros(2, 4, 84, 84, dtype=torch.uint8)).shape == (2, 5 * 51)
+    with pytest.raises(ValueError, match="penultimate dense layer.*dense_dueling"):
+        interventions.build([{"name": "softmoe", "experts": 2}]).build(net)
+
+
+def dopamine_der(actions: int = 6) -> nn.Sequential:
+    return q_network((4, 84, 84), actions, torso="nature", padding="same", hidden=512, head="dense_dueling", atoms=51,
+                     noisy=True, init="xavier_uniform")
+
+
+@pytest.mark.parametrize("experts", [1, 2, 4, 8])
+def test_softmoe_on_dopamines_der_network_replaces_the_dense_layer_and_feeds_the_dueling_streams(experts):
+    """labs/moes FullRainbowMoENetwork (encoder CNN, SOFTMOE): 121 tokens of 64, noisy experts
+    Dense(512) → ReLU → Dense(64), ⌈121/E⌉ slots each, the flattened tokens into one-layer noisy
+    dueling streams. Parameter count from the layer sizes, by hand."""
+    from plasticlab.nets.noisy import NoisyLinear
+    from plasticlab.nets.qnets import DuelingHead
+
+    torch.manual_seed(0)
+    net = interventions.build([{"name": "softmoe", "experts": experts}]).build(dopamine_der())
+    moe = next(m for m in net if isinstance(m, SoftMoE))
+    slots = -(-121 // experts)
+    assert moe.slots_per_expert == slots and moe.experts.noisy and moe.experts.hidden == 512
+    assert not any(isinstance(m, NoisyLinear) and m.out_features == 512 for m in net.modules())  # Dense(512) gone
+    head = net[-1]
+    assert isinstance(head, DuelingHead) and head.in_features == 121 * 64 and head.hidden is None
+    convs = (4 * 32 * 64 + 32) + (32 * 64 * 16 + 64) + (64 * 64 * 9 + 64)
+    router = 64 * experts * slots
+    expert_layers = experts * (2 * (64 * 512 + 512) + 512 * 64 + 64)     # noisy first layer: μ and σ
+    streams = 2 * (7744 * 51 + 51) + 2 * (7744 * 6 * 51 + 6 * 51)
+    assert sum(p.numel() for p in net.parameters()) == convs + router + expert_layers + streams
+    assert net(torch.zeros(2, 4, 84, 84, dtype=torch.uint8)).shape == (2, 6 * 51)
+
+
+def test_router_is_flax_lecun_normal_over_experts_and_slots():
+    torch.manual_seed(0)
+    layer = SoftMoE(width=64, n_experts=8, slots_per_expert=32, hidden=4)
+    std = (1.0 / (64 * 8)) ** 0.5           # fan-in d·E for Flax's (d, E, S) kernel
+    assert layer.phi.std().item() == pytest.approx(std, rel=0.05)
+    assert layer.phi.abs().max().item() <= 2 * std / 0.87962566103423978 + 1e-7
+
+
+def test_noisy_experts_share_one_noise_draw_and_are_deterministic_in_eval_mode():
+    torch.manual_seed(0)
+    layer = SoftMoE(width=4, n_experts=3, slots_per_expert=2, hidden=5, noisy=True, sigma0=0.5)
+    experts = layer.experts
+    with torch.no_grad():  # make every expert identical: outputs then differ only through noise
+        for param in (experts.w1, experts.b1, experts.w2, experts.b2, experts.w1_sigma, experts.b1_sigma):
+            param.copy_(param[:1].expand_as(param))
+    slots = torch.randn(2, 1, 1, 4).expand(2, 3, 2, 4)   # the same input in every slot of every expert
+    out = experts.train()(slots)
+    torch.testing.assert_close(out, out[:, :1, :1].expand_as(out))    # one draw for all experts and slots
+    assert not torch.equal(experts(slots), out)                       # a fresh draw per pass
+    experts.eval()
+    torch.testing.assert_close(experts(slots), experts(slots))
 
 
 def test_softmoe_rejects_networks_without_a_conv_torso_and_bad_options():

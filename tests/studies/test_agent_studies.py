@@ -8,11 +8,12 @@ import pytest
 from scipy.stats import trim_mean
 
 from plasticlab import studies
+from plasticlab.analysis.reference_scores import MINATAR_RANDOM_SCORES
 from plasticlab.config import ConfigError, check_config, load_config
 
 STUDY_CONFIG = {
     "seeds": 3, "agent": "dqn", "model": {"name": "qnet"}, "protocol": {"steps": 200, "eval_every": 100},
-    "envs": {"mb": {"env": {"suite": "minatar", "game": "breakout"}},
+    "envs": {"mb": {"env": {"suite": "minatar", "game": "breakout"}, "reference_score": 10.0},
              "ab": {"env": {"suite": "ale", "game": "Breakout"}}},
     "variants": {"none": "none", "injection": "plasticity_injection"},
     "plot": {"bootstrap_samples": 200},
@@ -40,16 +41,25 @@ def synthetic_metrics(diverged_seed: int | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows).assign(study="injection")
 
 
+RANDOM_MB = MINATAR_RANDOM_SCORES["breakout"]
+
+
+def minatar_scale(raw: float) -> float:
+    """MinAtar: measured random-policy return -> 0, the entry's reference score (10) -> 1."""
+    return (raw - RANDOM_MB) / (10.0 - RANDOM_MB)
+
+
 def test_scores_are_normalised_per_game_and_aggregated_like_rliable():
     table = studies.get("injection").aggregate(synthetic_metrics(), STUDY_CONFIG)
     per_game = table[table["kind"] == "per_game"].set_index(["intervention", "task"])["estimate"]
-    # MinAtar: relative to the baseline's mean final return (4.0); Atari: human-normalised (1.7 -> 0, 30.5 -> 1)
-    assert per_game[("none", "mb")] == pytest.approx(1.0)
-    assert per_game[("injection", "mb")] == pytest.approx(2.0)
+    # MinAtar: random play -> 0, reference -> 1; Atari: human-normalised (1.7 -> 0, 30.5 -> 1)
+    assert per_game[("none", "mb")] == pytest.approx(minatar_scale(4.0))
+    assert per_game[("injection", "mb")] == pytest.approx(minatar_scale(8.0))
     assert per_game[("none", "ab")] == pytest.approx(0.5)
     assert per_game[("injection", "ab")] == pytest.approx(4 / 3)
     iqm = table[(table["kind"] == "aggregate") & (table["statistic"] == "iqm")].set_index("intervention")
-    pooled = np.array([[1.5, 1.0], [2.0, 2.0], [2.5, 1.0]])  # injection: (seeds, games) normalised finals
+    # injection: (seeds, games) normalised finals
+    pooled = np.array([[minatar_scale(6.0), 1.0], [minatar_scale(8.0), 2.0], [minatar_scale(10.0), 1.0]])
     assert iqm.loc["injection", "estimate"] == pytest.approx(trim_mean(pooled.ravel(), 0.25))
     improvement = table[table["kind"] == "improvement"].set_index("intervention")
     # injection beats the baseline on every run pair of MinAtar and on 7 of 9 pairs (+ ties) on Atari
@@ -63,7 +73,45 @@ def test_a_diverged_run_keeps_its_last_score_and_is_counted():
     diverged = table[table["kind"] == "diverged"].set_index(["env", "intervention"])["diverged_runs"]
     assert diverged[("mb", "injection")] == 1 and diverged[("mb", "none")] == 0
     per_game = table[table["kind"] == "per_game"].set_index(["intervention", "task"])["estimate"]
-    assert per_game[("injection", "mb")] == pytest.approx((6 + 4 + 10) / 3 / 4)  # seed 1 ends at 8 / 2 = 4
+    assert per_game[("injection", "mb")] == pytest.approx(minatar_scale((6 + 4 + 10) / 3))  # seed 1 ends at 8 / 2
+
+
+def test_the_baseline_has_an_interval_on_a_fixed_reference_scale():
+    table = studies.get("injection").aggregate(synthetic_metrics(), {**STUDY_CONFIG, "envs": {"mb": STUDY_CONFIG["envs"]["mb"]}})
+    row = table[(table["kind"] == "aggregate") & (table["statistic"] == "iqm")].set_index("intervention").loc["none"]
+    assert row["ci_low"] < row["estimate"] < row["ci_high"]
+    assert minatar_scale(2.0) <= row["ci_low"] and row["ci_high"] <= minatar_scale(6.0)  # within the seeds' range
+
+
+def plot_titles(table: pd.DataFrame, tmp_path, monkeypatch) -> list[str]:
+    """The titles every figure of an agent study is drawn with."""
+    from plasticlab.analysis import rl_plots
+    from plasticlab.studies import agent_runs
+
+    titles: list[str] = []
+    for name in ("interval_estimates_plot", "sample_efficiency_plot", "per_task_bars", "improvement_plot",
+                 "performance_profile_plot"):
+        original = getattr(rl_plots, name)
+        monkeypatch.setattr(rl_plots, name, lambda *a, _f=original, **k: titles.append(k.get("title")) or _f(*a, **k))
+    import plasticlab.analysis as analysis
+    original_panels = analysis.line_panels
+    monkeypatch.setattr(analysis, "line_panels", lambda *a, **k: titles.append(k.get("title")) or original_panels(*a, **k))
+    studies.get("injection").plot(table, tmp_path, {"study": "injection"})
+    assert agent_runs.SMOKE_TITLE.startswith("SMOKE TEST")
+    return titles
+
+
+def test_figures_say_smoke_test_when_the_plain_agent_is_not_above_random(tmp_path, monkeypatch):
+    metrics = synthetic_metrics()
+    # plain agent at random level: raw returns of the random policy on MinAtar, 1.7 (random) on Atari
+    plain = metrics["intervention"] == "none"
+    metrics.loc[plain & (metrics["env"] == "mb"), "value"] = RANDOM_MB + 0.01 * metrics["seed"] - 0.01
+    metrics.loc[plain & (metrics["env"] == "ab"), "value"] = 1.7 + 0.01 * metrics["seed"] - 0.01
+    table = studies.get("injection").aggregate(metrics, STUDY_CONFIG)
+    titles = plot_titles(table, tmp_path, monkeypatch)
+    assert len(titles) == 6 and all(title.startswith("SMOKE TEST") for title in titles)
+    learned = plot_titles(studies.get("injection").aggregate(synthetic_metrics(), STUDY_CONFIG), tmp_path, monkeypatch)
+    assert not any(title and title.startswith("SMOKE TEST") for title in learned[6:])
 
 
 def test_plot_writes_every_figure(tmp_path):

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from plasticlab import studies
+from plasticlab.analysis.reference_scores import MINATAR_RANDOM_SCORES
 from plasticlab.analysis.scoreboard import claim_rows
 
 
@@ -101,9 +102,9 @@ def test_vlm_agent_claim_is_untestable_when_the_oracle_agent_does_not_beat_rando
 # --- agent studies -----------------------------------------------------------------------------------
 
 ATARI = {"pong": {"env": {"suite": "ale", "game": "Pong"}}, "breakout": {"env": {"suite": "ale", "game": "Breakout"}}}
-MINATAR = {"mb": {"env": {"suite": "minatar", "game": "breakout"}}}
-RANDOM = {"pong": -20.7, "breakout": 1.7, "mb": 0.0}
-HUMAN = {"pong": 14.6, "breakout": 30.5, "mb": 10.0}
+MINATAR = {"mb": {"env": {"suite": "minatar", "game": "breakout"}, "reference_score": 10.0}}
+RANDOM = {"pong": -20.7, "breakout": 1.7, "mb": MINATAR_RANDOM_SCORES["breakout"]}  # published / measured
+HUMAN = {"pong": 14.6, "breakout": 30.5, "mb": 10.0}   # MinAtar: the entry's reference score
 
 
 def agent_metrics(finals: dict[str, float], envs: dict, seeds: int = 4) -> pd.DataFrame:
@@ -154,9 +155,23 @@ def test_agent_claims_are_untestable_when_the_plain_agent_plays_at_random_level(
     assert verdicts("injection", table) == {"injection_improves_return": ("untestable", "plain_beats_random")}
 
 
-def test_agent_claims_are_untestable_on_minatar_until_random_play_is_measured():
+def test_agent_claims_on_minatar_use_the_measured_random_policy_return():
+    """MinAtar is scaled from the measured random-policy return (0) to the entry's reference score
+    (1), so the precondition is judged there as on Atari and the claim is tested."""
     finals = {"none": 0.5, "injection": 0.9}
     envs = {**ATARI, **MINATAR}
+    table = studies.get("injection").aggregate(agent_metrics(finals, envs), agent_config(list(finals), envs))
+    per_game = table[table["kind"] == "per_game"].set_index(["intervention", "task"])["estimate"]
+    assert per_game[("none", "mb")] == pytest.approx(0.5 + 0.015)     # not 1 by construction
+    vs_random = table[table["kind"] == "vs_random"].iloc[0]
+    assert vs_random["estimate"] == pytest.approx(0.5 + 0.015) and vs_random["ci_low"] > 0
+    assert verdicts("injection", table) == {"injection_improves_return": ("reproduced", "")}
+
+
+def test_agent_claims_are_untestable_on_a_minatar_protocol_without_a_measured_random_score():
+    finals = {"none": 0.5, "injection": 0.9}
+    envs = {"mb": {"env": {"suite": "minatar", "game": "breakout", "sticky_action_prob": 0.0},
+                   "reference_score": 10.0}}
     table = studies.get("injection").aggregate(agent_metrics(finals, envs), agent_config(list(finals), envs))
     vs_random = table[table["kind"] == "vs_random"].iloc[0]
     assert np.isnan(vs_random["estimate"]) and vs_random["note"] == "no random-policy score for mb"

@@ -20,20 +20,23 @@ from plasticlab.interventions import Intervention
 @dataclass(frozen=True)
 class DERConfig(DQNConfig):
     """DER's hyperparameters (van Hasselt et al. 2019, Table 1): Adam 1e-4, ε 1.5e-4, batch 32,
-    one update per env step from step 1,600, 20-step returns, target every 2,000 updates, grad
-    norm 10, noisy nets σ₀ 0.1 (no ε-greedy), 51 atoms on [−10, 10], priority exponent 0.5,
-    importance sampling 0.4 → 1. The network (torso der, dueling, noisy) is set in the model spec."""
+    one update per env step from step 1,600, 20-step returns, target every 2,000 steps (= updates
+    at one update per step), grad norm 10, noisy nets σ₀ 0.1 (no ε-greedy while training), 51
+    atoms on [−10, 10], priority exponent 0.5, importance sampling 0.4 → 1, a replay that keeps
+    every transition of the 100k-step run. Evaluation ε 0.001, as Dopamine's DER configs
+    (``labs/atari_100k/configs/DER.gin``): a greedy noiseless policy can repeat one action until
+    the episode cap. The network (torso der, dueling, noisy) is set in the model spec."""
 
     lr: float = 1e-4
     adam_eps: float = 1.5e-4
     replay_capacity: int = 100_000
     learning_starts: int = 1_600
     update_every: int = 1
-    target_update_every: int = 2_000
+    target_update_env_steps: int = 2_000
     epsilon_start: float = 0.0
     epsilon_end: float = 0.0
     epsilon_decay_steps: int = 1
-    eval_epsilon: float = 0.0
+    eval_epsilon: float = 0.001
     n_step: int = 20
     double: bool = True
     max_grad_norm: float | None = 10.0

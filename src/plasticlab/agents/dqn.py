@@ -24,11 +24,24 @@ from plasticlab.interventions import Intervention, TrainContext
 from plasticlab.optim import make_adamw
 
 
+# Options that were renamed or moved, with what to write instead (a config still using one fails
+# with this message rather than silently falling back to a default).
+RETIRED_OPTIONS = {
+    "target_update_every": "target_update_env_steps (environment steps between target copies, Dopamine's "
+                           "target_update_period; the retired option counted updates: multiply it by update_every)",
+    "life_loss_terminal": "nothing here: whether a life loss ends the bootstrap is a property of the environment "
+                          "protocol (env: {life_loss_terminal: ...}, by default true without sticky actions, as "
+                          "Atari-100k, and false with them, as Dopamine's long runs)",
+}
+
+
 @dataclass(frozen=True)
 class DQNConfig:
-    """Defaults: Dopamine's DQN (Castro et al. 2018, `dqn.gin`: Adam 6.25e-5, ε 1.5e-4, Huber,
-    batch 32, update every 4 steps, target every 8,000 updates, ε-greedy 1 → 0.01 over 250k steps).
-    Study configs override what a protocol changes (MinAtar: Young & Tian 2019)."""
+    """Defaults: Dopamine's JAX DQN (Castro et al. 2018; `dopamine/jax/agents/dqn/configs/dqn.gin`:
+    Adam 6.25e-5, ε 1.5e-4, Huber, batch 32, update every 4 steps, target copied every 8,000
+    environment steps = 2,000 updates, ε-greedy 1 → 0.01 over 250k steps, evaluation ε 0.001).
+    Every period here counts environment steps, as Dopamine's "agent steps". Study configs
+    override what a protocol changes (MinAtar: Young & Tian 2019)."""
 
     gamma: float = 0.99
     lr: float = 6.25e-5
@@ -37,7 +50,7 @@ class DQNConfig:
     replay_capacity: int = 1_000_000
     learning_starts: int = 20_000         # env steps before the first update
     update_every: int = 4                 # env steps per update (replay ratio 1/4)
-    target_update_every: int = 8_000      # updates between target-network copies
+    target_update_env_steps: int = 8_000  # env steps between target-network copies (2,000 updates here)
     epsilon_start: float = 1.0
     epsilon_end: float = 0.01
     epsilon_decay_steps: int = 250_000
@@ -47,7 +60,6 @@ class DQNConfig:
     max_grad_norm: float | None = None
     stack: int = 4                        # frames per observation (1 for MinAtar)
     clip_rewards: bool = True             # training only; evaluation reports raw game score
-    life_loss_terminal: bool = True       # training only
     prioritised: bool = False
     priority_exponent: float = 0.5
     importance_sampling_start: float = 0.4
@@ -59,12 +71,20 @@ class DQNConfig:
     def from_options(cls, options: dict[str, Any] | None) -> "DQNConfig":
         """Defaults overridden by a config's ``agent_options``; an unknown key is a clear error."""
         options = dict(options or {})
+        retired = sorted(set(options) & set(RETIRED_OPTIONS))
+        if retired:
+            raise ValueError("; ".join(f"agent option {name!r} was retired: use {RETIRED_OPTIONS[name]}"
+                                       for name in retired))
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(options) - known)
         if unknown:
             raise ValueError(f"agent option(s) {', '.join(map(repr, unknown))} unknown to {cls.__name__}; "
                              f"accepted: {', '.join(sorted(known))}")
-        return cls(**options)
+        config = cls(**options)
+        for name in ("update_every", "target_update_env_steps", "batch_size", "stack", "n_step"):
+            if getattr(config, name) < 1:
+                raise ValueError(f"agent option {name!r} must be >= 1, got {getattr(config, name)}")
+        return config
 
     def epsilon(self, step: int) -> float:
         """Linear decay from ``epsilon_start`` to ``epsilon_end`` over ``epsilon_decay_steps``
@@ -151,9 +171,16 @@ class DQN:
         self.optimizer.step()
         self.ctx.step += 1
         self.intervention.after_step(self.ctx)
-        if self.ctx.step % self.config.target_update_every == 0:
-            self.sync_target()
         return {"loss": loss.detach(), "priorities": priorities}
+
+    def after_env_step(self, env_step: int) -> bool:
+        """Called after every environment step (counted from 1), after that step's update if any:
+        copies the online network into the target every ``target_update_env_steps`` steps once
+        learning has started (Dopamine's ``_train_step``). Returns whether it copied."""
+        if env_step >= self.config.learning_starts and env_step % self.config.target_update_env_steps == 0:
+            self.sync_target()
+            return True
+        return False
 
     def sync_target(self) -> None:
         self.target.load_state_dict(self.online.state_dict())

@@ -1,11 +1,14 @@
 """The one acting-and-learning loop every value-based agent runs.
 
 Per environment step: ε-greedy (or noisy-net) action from the online network without autograd,
-one env step, the transition into the replay (clipped reward and life-loss terminal for
-learning; raw score for the record), and every ``update_every`` steps one update on a replay
-batch. Every ``eval_every`` steps the evaluated network (the Tortoise for Hare & Tortoise) plays
-``eval_episodes`` episodes on a separate environment with no-op starts; plasticity diagnostics
-(dormant units, feature rank) are measured on a replay batch at the same points.
+one env step, the transition into the replay (clipped reward, and a life loss as terminal where
+the environment's protocol says so, for learning; raw score for the record), every
+``update_every`` steps one update on a replay batch, and every ``target_update_env_steps`` steps
+a target copy. A replay whose capacity covers the whole run keeps every transition (it grows
+past the slots episode starts take). Every ``eval_every`` steps the evaluated network (the
+Tortoise for Hare & Tortoise) plays ``eval_episodes`` episodes on a separate environment with
+no-op starts; plasticity diagnostics (dormant units, feature rank) are measured on a replay batch
+at the same points, on the layers being trained (not the frozen copies of plasticity injection).
 
 Checkpoints (network, target, optimiser, intervention, replay, every RNG, counters and metric
 rows) are written at the first episode boundary after every ``checkpoint_every`` steps; each
@@ -34,7 +37,7 @@ from plasticlab import interventions, nets
 from plasticlab.agents import get_agent
 from plasticlab.agents.dqn import DQN
 from plasticlab.agents.replay import FrameReplay, FrameStacker
-from plasticlab.envs import make_env
+from plasticlab.envs import life_loss_is_terminal, make_env
 from plasticlab.metrics.representation import dormant_fraction, layer_activations, srank
 from plasticlab.runtime import preemption
 from plasticlab.runtime.checkpoint import load_resumable_checkpoint, run_fingerprint, save_checkpoint
@@ -96,10 +99,19 @@ def build_agent(run: RunSpec) -> tuple[DQN, Any, Any, FrameReplay, FrameStacker]
         return nets.build_net(config["model"], input_shape, n_actions)
 
     agent = agent_class(make_net, n_actions, agent_config, interventions.build(config["interventions"]), run.device)
-    replay = FrameReplay(min(agent_config.replay_capacity, config["protocol"]["steps"] + 1), frame_shape,
-                         agent_config.stack, agent_config.n_step, agent_config.gamma, seed=run.seed,
-                         prioritised=agent_config.prioritised, priority_exponent=agent_config.priority_exponent)
+    replay = make_replay(agent_config, config["protocol"]["steps"], frame_shape, run.seed)
     return agent, env, eval_env, replay, FrameStacker(frame_shape, agent_config.stack)
+
+
+def make_replay(agent_config: Any, steps: int, frame_shape: tuple[int, ...], seed: int) -> FrameReplay:
+    """A ring of ``replay_capacity`` frames, or, when that covers the whole run, a replay that keeps
+    every one of its ``steps`` transitions: episode starts take a slot each, so it starts with a
+    small reserve and grows rather than overwrite the first transitions."""
+    keep_all = agent_config.replay_capacity >= steps
+    slots = steps + steps // 50 + agent_config.stack + agent_config.n_step if keep_all else agent_config.replay_capacity
+    return FrameReplay(slots, frame_shape, agent_config.stack, agent_config.n_step, agent_config.gamma, seed=seed,
+                       prioritised=agent_config.prioritised, priority_exponent=agent_config.priority_exponent,
+                       grow=keep_all)
 
 
 def evaluate(agent: DQN, env: Any, stacker: FrameStacker, episodes: int, seed: int, round_index: int,
@@ -127,6 +139,13 @@ def evaluate(agent: DQN, env: Any, stacker: FrameStacker, episodes: int, seed: i
     return returns
 
 
+def measured_network(net: torch.nn.Module) -> torch.nn.Module:
+    """The layers diagnostics measure: the trainable path of a network that has one (plasticity
+    injection: encoder + the head being trained, never its frozen copies), else the network."""
+    trainable_path = getattr(net, "trainable_path", None)
+    return trainable_path() if callable(trainable_path) else net
+
+
 @torch.no_grad()
 def diagnostics(agent: DQN, replay: FrameReplay, batch_size: int) -> dict[str, float]:
     """Plasticity diagnostics of the online network on a replay batch: dormant-unit fractions
@@ -134,7 +153,7 @@ def diagnostics(agent: DQN, replay: FrameReplay, batch_size: int) -> dict[str, f
     if len(replay) == 0:
         return {}
     obs = torch.from_numpy(replay.sample(min(batch_size, len(replay))).obs).to(agent.device)
-    activations = layer_activations(agent.online, obs)
+    activations = layer_activations(measured_network(agent.online), obs)
     if not activations:
         return {}
     flat = {name: act.flatten(1) if act.dim() > 2 else act for name, act in activations.items()}
@@ -154,6 +173,7 @@ def train_agent(run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.
     agent, env, eval_env, replay, stacker = build_agent(run)
     eval_stacker = FrameStacker(stacker.frame_shape, stacker.stack)
     config = agent.config
+    life_loss_terminal = life_loss_is_terminal(run.config["env"])
     action_rng = np.random.default_rng(run.seed)
     state = LoopState()
 
@@ -213,7 +233,7 @@ def train_agent(run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.
             lives = info.get("lives", lives)
             ended = terminated or truncated
             learn_reward = float(np.sign(reward)) if config.clip_rewards else float(reward)
-            replay.add(action, learn_reward, frame, terminal=terminated or (life_lost and config.life_loss_terminal),
+            replay.add(action, learn_reward, frame, terminal=terminated or (life_lost and life_loss_terminal),
                        episode_end=ended or state.step + 1 >= protocol.steps)
             obs = stacker.push(frame)
             episode_return += reward
@@ -235,6 +255,7 @@ def train_agent(run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.
                         log.error("step %d: loss is %s; the run diverged and stops here", state.step, mean_loss)
                         break
                     record("train", {"loss": mean_loss})
+            agent.after_env_step(state.step)
             if state.step % protocol.eval_every == 0 or state.step == protocol.steps:
                 run_evaluation()
         if episode_steps and ended:

@@ -22,6 +22,11 @@ episode end) steps and targets ``returns + discount * max_a Q(next_obs, a)`` wit
 It is sampleable once its window is complete (K steps written) and while every frame it reads is
 still in the ring: the frames of its stack back to the episode start, and slots s..s+K.
 
+A replay built with ``grow=True`` never overwrites: when the ring is full it enlarges (by an eighth)
+instead, so it holds every transition of a run however many slots episode starts take. That is
+the replay of DER and Dopamine's Atari-100k agents (capacity 1M "as a proxy for unbounded memory"
+for 100k steps); a ring of exactly ``steps`` slots would silently drop the first transitions.
+
 Prioritised replay follows Schaul et al. (2016), Sec. 3.3: P(i) = p_i^alpha / sum_k p_k^alpha
 with p_i = |delta_i| + eps, stratified sampling (one draw per equal segment of the total mass),
 importance weights w_i = (N * P(i))^-beta / max_j w_j over the batch, and new transitions entering
@@ -95,9 +100,12 @@ class FrameStacker:
 class FrameReplay:
     """Ring buffer of frames with stacked-observation, n-step and prioritised sampling."""
 
+    # the per-slot arrays: what a checkpoint stores and what growing enlarges
+    _SLOT_ARRAYS = ("frames", "action", "reward", "terminal", "episode_end", "episode_start", "valid", "write_id")
+
     def __init__(self, capacity: int, frame_shape: tuple[int, int, int], stack: int = 4, n_step: int = 1,
                  gamma: float = 0.99, seed: int = 0, prioritised: bool = False,
-                 priority_exponent: float = 0.5, priority_eps: float = 1e-6):
+                 priority_exponent: float = 0.5, priority_eps: float = 1e-6, grow: bool = False):
         if len(frame_shape) != 3:
             raise ValueError(f"frame_shape must be (C, H, W), got {frame_shape}")
         if stack < 1 or n_step < 1:
@@ -114,6 +122,7 @@ class FrameReplay:
         self.prioritised = bool(prioritised)
         self.priority_exponent = float(priority_exponent)
         self.priority_eps = float(priority_eps)
+        self.grow = bool(grow)  # enlarge instead of overwriting: keep every transition
         # gamma^k as Python floats, so returns match a plain loop over rewards bit for bit.
         self._gamma_powers = np.array([self.gamma ** k for k in range(self.n_step + 1)])
         self._rng = np.random.default_rng(seed)
@@ -179,6 +188,8 @@ class FrameReplay:
         self._in_episode = not episode_end
 
     def _write_frame(self, frame: np.ndarray, episode_start: bool) -> int:
+        if self.grow and self._frames_written >= self.capacity:
+            self._enlarge(self.capacity + max(self.capacity // 8, self.stack + self.n_step))
         slot = self._cursor
         if self._frames_written >= self.capacity:
             self._invalidate_overwritten(slot)
@@ -192,6 +203,26 @@ class FrameReplay:
         self._cursor = (slot + 1) % self.capacity
         self._frames_written += 1
         return slot
+
+    def _enlarge(self, capacity: int) -> None:
+        """More slots at the end of a ring that has never wrapped (slot = write id): every stored
+        transition keeps its slot, priority and validity."""
+        if self._frames_written > self.capacity:
+            raise RuntimeError("a replay can only grow before its ring wraps (build it with grow=True)")
+        old = self.capacity
+        for name in self._SLOT_ARRAYS:
+            array = getattr(self, name)
+            fill = -1 if name == "write_id" else 0
+            bigger = np.full((capacity, *array.shape[1:]), fill, dtype=array.dtype)
+            bigger[:old] = array
+            setattr(self, name, bigger)
+        if self._tree is not None:
+            tree = SumTree(capacity)
+            leaves = np.arange(old)
+            tree.set(leaves, self._tree.get(leaves))
+            self._tree = tree
+        self.capacity = int(capacity)
+        self._cursor = self._frames_written
 
     def _invalidate_overwritten(self, slot: int) -> None:
         """Slot `slot` (the oldest frame) is about to be overwritten: drop every transition that
@@ -334,6 +365,7 @@ class FrameReplay:
         """Everything needed to resume exactly, as numpy arrays and Python scalars/strings."""
         return {
             "capacity": self.capacity,
+            "grow": self.grow,
             "frame_shape": np.array(self.frame_shape, dtype=np.int64),
             "stack": self.stack,
             "n_step": self.n_step,
@@ -362,7 +394,10 @@ class FrameReplay:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore from `state_dict` (also accepts the 0-d arrays that np.load returns)."""
+        """Restore from `state_dict` (also accepts the 0-d arrays that np.load returns). A growing
+        replay first grows to the saved size."""
+        if self.grow and bool(state.get("grow", False)) and int(state["capacity"]) > self.capacity:
+            self._enlarge(int(state["capacity"]))
         config = {"capacity": self.capacity, "stack": self.stack, "n_step": self.n_step,
                   "gamma": self.gamma, "prioritised": self.prioritised,
                   "priority_exponent": self.priority_exponent, "priority_eps": self.priority_eps}
@@ -371,7 +406,7 @@ class FrameReplay:
                 raise ValueError(f"replay state has {key}={state[key]}, this buffer {value}")
         if tuple(int(size) for size in state["frame_shape"]) != self.frame_shape:
             raise ValueError(f"replay state has frame_shape {tuple(state['frame_shape'])}, this buffer {self.frame_shape}")
-        for name in ("frames", "action", "reward", "terminal", "episode_end", "episode_start", "valid", "write_id"):
+        for name in self._SLOT_ARRAYS:
             getattr(self, name)[...] = state[name]
         if self._tree is not None:
             self._tree.nodes[...] = state["tree"]

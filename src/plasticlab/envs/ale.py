@@ -6,7 +6,10 @@ actions (``repeat_action_probability`` 0; 0.25 is the long-run protocol), an epi
 108,000 frames (27,000 agent steps), no-op starts (up to 30) at evaluation. Reward clipping and
 life-loss terminals are *training* conventions applied by the agent loop, not here: the
 environment always reports the raw game score, which is what evaluation returns are made of.
-ROMs ship inside ``ale-py``.
+Whether a life loss ends the bootstrap is a property of the protocol
+(:func:`ale_life_loss_terminal`): yes in Atari-100k (no sticky actions; Dopamine's
+``labs/atari_100k`` configs set ``terminal_on_life_loss``), no in the sticky-action long runs
+(Machado et al. 2018; Dopamine's ``dqn.gin`` leaves it off). ROMs ship inside ``ale-py``.
 """
 
 from __future__ import annotations
@@ -56,11 +59,19 @@ class ChannelFirst(gym.ObservationWrapper):
         return observation.reshape(self.observation_space.shape)
 
 
+def ale_life_loss_terminal(sticky_actions: float = 0.0, life_loss_terminal: bool | None = None) -> bool:
+    """Whether the agent treats a life loss as terminal for learning: as set, or by protocol
+    (true without sticky actions, Atari-100k; false with them, the long-run protocol)."""
+    return bool(life_loss_terminal) if life_loss_terminal is not None else float(sticky_actions) == 0.0
+
+
 def make_ale_env(game: str, training: bool = True, frame_skip: int = 4, screen_size: int = 84,
                  sticky_actions: float = 0.0, noop_max_train: int = 0, noop_max_eval: int = 30,
-                 max_frames_per_episode: int = FRAMES_PER_EPISODE_CAP, full_action_space: bool = False) -> gym.Env:
+                 max_frames_per_episode: int = FRAMES_PER_EPISODE_CAP, full_action_space: bool = False,
+                 life_loss_terminal: bool | None = None) -> gym.Env:
     """One Atari game under the Atari-100k protocol; gymnasium's ``AtariPreprocessing`` does the
-    frame skip, max-pooling, grey-scaling, resizing and no-op starts."""
+    frame skip, max-pooling, grey-scaling, resizing and no-op starts. ``life_loss_terminal`` is
+    read by the agent loop (:func:`ale_life_loss_terminal`); the episode itself goes on."""
     import ale_py
 
     gym.register_envs(ale_py)
@@ -75,4 +86,4 @@ def make_ale_env(game: str, training: bool = True, frame_skip: int = 4, screen_s
     return ChannelFirst(env)
 
 
-__all__ = ["ATARI_100K_GAMES", "FRAMES_PER_EPISODE_CAP", "ale_games", "make_ale_env"]
+__all__ = ["ATARI_100K_GAMES", "FRAMES_PER_EPISODE_CAP", "ale_games", "ale_life_loss_terminal", "make_ale_env"]

@@ -9,6 +9,12 @@ At the moment of injection θ′₁ = θ′₂, so predictions are unchanged; th
 is unchanged too (θ is frozen, θ′₁ takes its place). The encoder keeps training, the optimiser
 state is kept. The new heads exist from the start (so the optimiser owns them) but are unused and
 frozen until injection; whether injection happened is a buffer, so checkpoints restore it.
+
+A noisy head (Rainbow, DER) draws fresh noise in every training pass: the frozen copy reuses the
+noise the new head just drew (:func:`plasticlab.nets.noisy.shared_noise`), so h_θ′₁ − h_θ′₂ is
+exactly zero at injection in training mode too, not a difference of two independent draws.
+Plasticity diagnostics measure :meth:`InjectableNet.trainable_path` (the encoder and the head
+being trained), never the frozen copies.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from torch import nn
 
 from plasticlab.interventions.base import Intervention, TrainContext
 from plasticlab.interventions.registry import register
+from plasticlab.nets.noisy import shared_noise
 
 
 class InjectableNet(nn.Module):
@@ -49,8 +56,18 @@ class InjectableNet(nn.Module):
         z = self.encoder(x)
         out = self.head(z)
         if bool(self.injected):
-            out = out + self.new_head(z) - self.frozen_new_head(z)
+            fresh = self.new_head(z)
+            with shared_noise(self.new_head, self.frozen_new_head):
+                frozen = self.frozen_new_head(z)
+            out = out + (fresh - frozen)  # exactly `out` while θ′₁ = θ′₂
         return out
+
+    def trainable_path(self) -> nn.Sequential:
+        """The layers a forward pass trains, in order: the encoder, then the head (before
+        injection) or the new head (after). A view over the live modules (no copy), with the same
+        layer positions before and after injection, for diagnostics such as dormant units."""
+        head = self.new_head if bool(self.injected) else self.head
+        return nn.Sequential(*self.encoder, *head)
 
     @torch.no_grad()
     def inject(self) -> None:

@@ -23,8 +23,9 @@ def _resnet18(input_shape: tuple[int, ...], n_classes: int, width: int = 64) -> 
 # Name → builder(input_shape, n_classes, **options); the options a config may set are the
 # builder's keyword parameters.
 def _qnet(input_shape: tuple[int, ...], n_classes: int, torso: str = "nature", hidden: int = 512, head: str = "linear",
-          atoms: int = 1, noisy: bool = False, sigma0: float = 0.1, pixel_scale: float = 1 / 255) -> nn.Module:
-    return q_network(input_shape, n_classes, torso, hidden, head, atoms, noisy, sigma0, pixel_scale)
+          atoms: int = 1, noisy: bool = False, sigma0: float = 0.1, pixel_scale: float = 1 / 255, padding: str = "valid",
+          init: str = "torch") -> nn.Module:
+    return q_network(input_shape, n_classes, torso, hidden, head, atoms, noisy, sigma0, pixel_scale, padding, init)
 
 
 BUILDERS: dict[str, Callable[..., nn.Module]] = {"mlp": _mlp, "resnet18": _resnet18, "qnet": _qnet}

@@ -3,19 +3,26 @@
 A run's variant is ``<env>.<intervention>``: every intervention on every environment of the
 study's ``envs`` mapping, per seed. An environment entry may override the study's agent, model,
 agent options, protocol and intervention parameters (an Atari game needs the Nature torso and
-fewer steps on a CPU than a MinAtar game, so also an earlier injection step). Aggregation follows rliable (Agarwal et al. 2021): each run's score on a game is
-its final evaluation return, normalised per game (Atari: human-normalised; MinAtar: relative to
-the baseline variant's mean, 0 = no reward), then IQM / median / mean / optimality gap with
-stratified-bootstrap 95% CIs over runs, probability of improvement over the baseline,
-performance profiles, sample-efficiency curves and per-game scores.
+fewer steps on a CPU than a MinAtar game, so also an earlier injection step). Aggregation follows
+rliable (Agarwal et al. 2021): each run's score on a game is its final evaluation return,
+normalised per game so that random play is 0 (Atari-100k: human-normalised with the published
+random and human scores; MinAtar: the random-policy return we measured,
+``reference_scores.MINATAR_RANDOM_SCORES``, -> 0 and the entry's fixed ``reference_score`` -> 1),
+then IQM / median / mean / optimality gap with stratified-bootstrap 95% CIs over runs,
+probability of improvement over the baseline, performance profiles, sample-efficiency curves and
+per-game scores. A MinAtar entry without a ``reference_score`` falls back to the baseline
+variant's mean as the reference (the baseline is then 1 by construction: a warning says so).
 
 For the claims (``Study.claims``) the table also holds each intervention's IQM minus the
 baseline's with a stratified-bootstrap CI paired by seed (``kind = difference``), and the
 baseline's IQM measured from random play's score on every game (``kind = vs_random``, the
-precondition "the plain agent beats random play"). Random play is 0 on the human-normalised
-Atari-100k scale; the MinAtar scale (0 = no reward, 1 = the baseline) has no random-policy score
-yet, so with a MinAtar game that row is NaN, says which games lack one, and every claim of the
-study is ``untestable`` until a measured random-policy floor is passed to the normalisation.
+precondition "the plain agent beats random play"; random play is 0 on both scales). A game
+without a known random-policy score (an Atari game outside the Atari-100k table, or a MinAtar
+game under options other than those measured) makes that row NaN, naming the games, and every
+claim of the study ``untestable``.
+
+When the plain agent is not above random play by that CI, every figure's title says it is a
+smoke test: ties between variants that never learned are not results.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ from plasticlab.studies.base import RunSpec, Study
 
 log = logging.getLogger(__name__)
 RUN_KEYS = ("agent", "agent_options", "model", "protocol")
-SCORE_LABEL = "normalised score (Atari: human-normalised; MinAtar: / plain agent)"
+SCORE_LABEL = "normalised score (0 = random play; 1 = human on Atari, the reference score on MinAtar)"
+SMOKE_TITLE = "SMOKE TEST, the plain agent is not above random play: "
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +169,8 @@ class AgentStudy(Study):
             return table[table["kind"] == kind].rename(columns={"intervention": "variant"})
 
         order = [self.baseline] + sorted(set(table["intervention"].dropna()) - {self.baseline})
-        title = f"{self.name}: {self.summary}"
+        prefix = "" if plain_agent_above_random(table, self.baseline) else SMOKE_TITLE
+        title = f"{prefix}{self.name}: {self.summary}"
         diagnostics = table[table["kind"] == "diagnostic"]
         curve_steps = rows("curve")["step"]
         curve_x = "fraction of each run (environment steps)" if curve_steps.max() <= 1 else "environment steps"
@@ -169,29 +178,40 @@ class AgentStudy(Study):
             rl_plots.interval_estimates_plot(rows("aggregate"), out_dir / "aggregates.png", variants=order,
                                              provenance=provenance, title=title, xlabel=SCORE_LABEL),
             rl_plots.sample_efficiency_plot(rows("curve"), out_dir / "sample_efficiency.png", variants=order,
-                                            provenance=provenance, xlabel=curve_x),
+                                            provenance=provenance, xlabel=curve_x,
+                                            title=f"{prefix}IQM normalised score over training (95% CI)"),
             rl_plots.per_task_bars(rows("per_game"), out_dir / "per_game.png", variants=order, provenance=provenance,
-                                   ylabel=SCORE_LABEL),
+                                   ylabel=SCORE_LABEL, title=f"{prefix}final score per game (95% CI over seeds)"),
             rl_plots.improvement_plot(rows("improvement"), out_dir / "improvement.png", variants=order,
-                                      provenance=provenance),
+                                      provenance=provenance, title=f"{prefix}probability of improvement"),
             rl_plots.performance_profile_plot(rows("profile"), out_dir / "performance_profile.png", variants=order,
-                                              provenance=provenance),
+                                              provenance=provenance, xlabel=r"normalised score ($\tau$)",
+                                              title=f"{prefix}performance profile"),
             line_panels(diagnostics, "diagnostic", out_dir / "diagnostics.png", panel="panel", series="intervention",
                         series_order=order,
                         xlabel="environment steps", ylabel="mean over seeds",
-                        title="Plasticity diagnostics (95% bootstrap CI over seeds)", provenance=provenance),
+                        title=f"{prefix}Plasticity diagnostics (95% bootstrap CI over seeds)", provenance=provenance),
         ]
+
+
+def plain_agent_above_random(table: pd.DataFrame, baseline: str = "none") -> bool:
+    """Whether the table's ``vs_random`` row shows the plain agent above random play by its CI."""
+    rows = table[(table["kind"] == "vs_random") & (table["intervention"] == baseline)]
+    return len(rows) == 1 and bool(rows["ci_low"].iloc[0] > 0)
 
 
 def random_floor(env_spec: dict[str, Any]) -> float | None:
     """Random play's score on the game's normalised scale, or None where it is not known.
 
-    Atari-100k games are human-normalised, random play -> 0. MinAtar is scaled 0 = no reward and
-    1 = the baseline (``reference_scores.normalise``, no floor passed), which says nothing about
-    random play: None until a measured random-policy floor is passed there."""
-    from plasticlab.analysis.reference_scores import ATARI_100K_GAMES
+    Atari-100k games are human-normalised and MinAtar games are scaled from the measured
+    random-policy return (``reference_scores.minatar_random_score``): random play is 0 on both.
+    A game without a known random-policy score (or a MinAtar spec whose options differ from the
+    measured protocol) gives None."""
+    from plasticlab.analysis.reference_scores import ATARI_100K_GAMES, minatar_random_score
 
-    return 0.0 if env_spec["suite"] == "ale" and env_spec["game"] in ATARI_100K_GAMES else None
+    if env_spec["suite"] == "ale":
+        return 0.0 if env_spec["game"] in ATARI_100K_GAMES else None
+    return 0.0 if minatar_random_score(env_spec) is not None else None
 
 
 def _versus_random(scores: np.ndarray, baseline: str, envs: list[str], study_config: dict[str, Any],
@@ -236,7 +256,7 @@ def beats_random(baseline: str = "none") -> Precondition:
     """Precondition of every agent claim: the plain agent scores above random play (by its CI)."""
     return Precondition.by_ci(
         "plain_beats_random", "the plain agent scores above random play: IQM over games of its normalised score "
-        "minus random play's; MinAtar has no random-policy score yet",
+        "minus random play's (Atari-100k: published random scores; MinAtar: measured ones)",
         lambda table: agent_estimate(table, "vs_random", baseline), "greater")
 
 
@@ -274,16 +294,31 @@ def _eval_curves(evals: pd.DataFrame, envs: list[str], interventions: list[str])
 
 def _normalise(curves: dict[str, np.ndarray], envs: list[str], study_config: dict[str, Any],
                baseline: str) -> dict[str, np.ndarray]:
-    """Per environment: Atari-100k games human-normalised, others relative to the baseline."""
-    from plasticlab.analysis.reference_scores import ATARI_100K_GAMES, normalise
+    """Per environment: Atari-100k games human-normalised; MinAtar games from the measured
+    random-policy return (0) to the entry's ``reference_score`` (1), or to the baseline's mean
+    where no reference is fixed; anything else relative to the baseline."""
+    from plasticlab.analysis.reference_scores import ATARI_100K_GAMES, minatar_random_score, normalise
 
     columns: dict[str, list[np.ndarray]] = {name: [] for name in curves}
     for index, env in enumerate(envs):
-        spec = study_config["envs"][env]["env"]
+        entry = study_config["envs"][env]
+        spec = entry["env"]
         single = {name: curve[:, index:index + 1] for name, curve in curves.items()}
-        method = "human" if spec["suite"] == "ale" and spec["game"] in ATARI_100K_GAMES else "baseline"
+        game = spec["game"]
+        random_score = minatar_random_score(spec)
+        floor = None if random_score is None else {game: random_score}
+        reference = entry.get("reference_score")
+        if spec["suite"] == "ale" and game in ATARI_100K_GAMES:
+            method = "human"
+        elif floor is not None and reference is not None:
+            method = "reference"
+        else:
+            method = "baseline"
+            log.warning("%s: no fixed reference_score (or no measured random-policy return): scores are relative to "
+                        "the %s variant's mean, which is then 1 by construction", env, baseline)
         try:
-            scaled = normalise(single, [spec["game"]], method, baseline=baseline)
+            scaled = normalise(single, [game], method, baseline=baseline, floor=floor,
+                               reference=None if reference is None else {game: float(reference)})
         except ValueError as error:
             log.warning("%s: %s; reporting raw returns for this environment", env, error)
             scaled = normalise(single, [spec["game"]], "raw")

@@ -2,8 +2,11 @@
 parameter scaling for deep RL").
 
 The penultimate dense layer of the Q-network is replaced by a Soft MoE over the conv map's
-positions (1, 2, 4, 8 experts), with a top-1 MoE baseline. The paper's claim: Soft MoE improves
-returns over the baseline and keeps improving as experts are added, while top-1 routing does not.
+positions (1, 2, 4, 8 experts), with a top-1 MoE baseline, as in Dopamine's ``labs/moes``
+(on DER: Dopamine's full Rainbow network, whose dueling streams read the MoE's flattened
+tokens). The paper's claim: Soft MoE improves returns over the baseline and keeps improving as
+experts are added ("more parameter-scalable models"), while top-1 routing does not. Every
+setting, its source and each deviation: ``docs/fidelity-agents.md``.
 
 Claims checked on the table, both on the IQM of normalised final scores (stratified bootstrap,
 paired by seed) and both needing the plain agent to beat random play:
