@@ -287,16 +287,20 @@ def profile_table(score_dict: Mapping[str, np.ndarray], taus: np.ndarray, profil
     return pd.concat(frames, ignore_index=True)
 
 
+def _against_baseline(checked: Mapping[str, np.ndarray], baseline: str):
+    """The (name, scores) of every variant but the baseline, which must exist: the pairs a
+    comparison table has one row each for."""
+    if baseline not in checked:
+        raise KeyError(f"baseline {baseline!r} is not among the variants {sorted(checked)}")
+    return [(name, scores) for name, scores in checked.items() if name != baseline]
+
+
 def improvement_table(score_dict: Mapping[str, np.ndarray], baseline: str, *, n_boot: int = 2000,
                       confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """P(variant > baseline) for every other variant: ``variant, baseline, estimate, ci_low, ci_high``."""
     checked = _check_dict(score_dict, 2)
-    if baseline not in checked:
-        raise KeyError(f"baseline {baseline!r} is not among the variants {sorted(checked)}")
     rows = []
-    for name, scores in checked.items():
-        if name == baseline:
-            continue
+    for name, scores in _against_baseline(checked, baseline):
         point, low, high = probability_of_improvement_ci(scores, checked[baseline], n_boot=n_boot,
                                                          confidence=confidence, seed=_variant_seed(seed, name))
         rows.append({"variant": name, "baseline": baseline, "estimate": float(point), "ci_low": float(low),
@@ -369,12 +373,8 @@ def difference_table(score_dict: Mapping[str, np.ndarray], baseline: str, statis
     statistic, estimate, ci_low, ci_high, n_runs, n_tasks, paired``. The number a claim such as
     "Soft MoE improves IQM over the baseline" needs: a CI of the difference, not two CIs side by side."""
     checked = _check_dict(score_dict, 2)
-    if baseline not in checked:
-        raise KeyError(f"baseline {baseline!r} is not among the variants {sorted(checked)}")
     rows = []
-    for name, scores in checked.items():
-        if name == baseline:
-            continue
+    for name, scores in _against_baseline(checked, baseline):
         (point, low, high), paired = difference_ci(scores, checked[baseline], statistic, n_boot=n_boot,
                                                    confidence=confidence, seed=_variant_seed(seed, name))
         rows.append({"variant": name, "baseline": baseline, "statistic": statistic, "estimate": float(point),
