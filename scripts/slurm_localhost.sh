@@ -32,7 +32,7 @@ install_packages() {
 write_config() {
   local state=$1 host cpus memory
   host=$(hostname -s)
-  cpus=$(nproc)
+  cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)  # nproc honours both; a caller may have set them
   memory=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 512 ))
   mkdir -p "$state/ctld" "$state/d" "$state/log" "$state/munge"
   cat >"$state/slurm.conf" <<EOF

@@ -147,3 +147,22 @@ def test_claims_writes_the_scoreboard_figure_and_readme_block(tmp_path, repo_roo
     text = readme.read_text()
     assert text.startswith("intro\n<!-- claims:begin -->\n") and text.endswith("<!-- claims:end -->\nwhy it did not reproduce\n")
     assert "`layernorm_reduces_loss`" in text and "**untestable**" not in text
+
+
+def test_thread_cap_limits_the_loaded_pools_without_touching_the_environment(monkeypatch):
+    """A job's thread count caps NumPy's BLAS pool in the running process; the environment stays as
+    it was, so an in-process caller's later subprocesses (``nproc``, a local SLURM) see every CPU."""
+    import os
+
+    import numpy  # noqa: F401  (loads the BLAS pool the cap must reach)
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from plasticlab import cli
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = dict(os.environ)
+    with threadpool_limits(limits=None):  # restores the pools' sizes afterwards
+        cli._set_threads(1, accelerated=False)
+        blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert blas and all(pool["num_threads"] == 1 for pool in blas)
+    assert dict(os.environ) == before

@@ -62,9 +62,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def _set_threads(threads: int, accelerated: bool) -> None:
     """Use ``threads`` CPU threads: torch's for a study that trains with it (it is loaded now), and
-    the BLAS/OpenMP pools through the environment, which a NumPy-only job needs no torch for."""
-    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[variable] = str(threads)
+    the BLAS/OpenMP pools NumPy already loaded, which a NumPy-only job needs no torch for. The pools
+    are capped at run time (threadpoolctl), not through ``OMP_NUM_THREADS``: the libraries read that
+    only when they load, and a changed environment would leak into every later subprocess of an
+    in-process caller (e.g. ``nproc`` honours it)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
     if accelerated or "torch" in sys.modules:
         import torch
 

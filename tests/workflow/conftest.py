@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from filelock import FileLock
 
 from tests.conftest import REPO, tiny_warmstart_section
 
@@ -61,10 +62,22 @@ def tiny_project_config() -> dict:
 
 @pytest.fixture(scope="session")
 def finished_project(tmp_path_factory) -> Path:
-    """The toy config (every study) run to completion once, shared by the tests that only read it."""
-    project = make_project(tmp_path_factory.mktemp("project"), toy_config())
-    result = run_snakemake(project, "--cores", "2")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    """The toy config (every study) run to completion once, shared by the tests that only read it.
+
+    Under pytest-xdist every worker has its own session, so the project lives in the directory all
+    workers share and a file lock lets the first worker that needs it run it while any other waits.
+    (``--dist loadgroup`` would be the natural tool, but pytest-xdist 3.8 cannot group on pytest 9.)"""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    project, finished = shared / "toy-project", shared / "toy-project.finished"
+    with FileLock(str(shared / "toy-project.lock")):
+        if not finished.exists():
+            shutil.rmtree(project, ignore_errors=True)
+            make_project(project, toy_config())
+            result = run_snakemake(project, "--cores", "2")
+            assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+            finished.touch()
     return project
 
 

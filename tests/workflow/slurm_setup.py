@@ -8,6 +8,7 @@ the SLURM test will run, so that waiting overlaps the CPU-bound tests before it;
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -40,19 +41,17 @@ def installed() -> bool:
 
 
 def _prepare() -> dict:
-    """apt packages (if missing) and the plugin in a scratch directory: skip reasons or paths."""
+    """apt packages (if missing) and the plugin in a scratch directory: skip reasons or paths. Every
+    pytest-xdist worker collects the SLURM test and starts this; a lock file lets one install the
+    packages while the others wait for it (two apt-get runs would fight over dpkg's lock)."""
     result: dict = {"timings": {}}
     started = time.monotonic()
-    if not installed():
-        update = subprocess.run(["apt-get", "update", "-q"], capture_output=True, text=True, timeout=300)
-        if update.returncode != 0 or "Err:" in update.stdout:
-            result["skip"] = f"no network to the apt repositories: {(update.stdout + update.stderr)[-300:]}"
-            return result
-        install = subprocess.run([str(SCRIPT), "install"], capture_output=True, text=True, timeout=900)
-        if install.returncode != 0:
-            result["error"] = install.stderr[-3000:]
-            return result
+    with open(Path(tempfile.gettempdir()) / "plasticlab-slurm-setup.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _install_packages(result)
     result["timings"]["apt"] = time.monotonic() - started
+    if "skip" in result or "error" in result:
+        return result
     target = Path(tempfile.mkdtemp(prefix="plasticlab-slurm-plugin-"))
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
                           *PLUGINS], capture_output=True, text=True, timeout=600)
@@ -61,6 +60,19 @@ def _prepare() -> dict:
     result["plugin"] = target
     result["timings"]["plugin"] = time.monotonic() - started
     return result
+
+
+def _install_packages(result: dict) -> None:
+    """Debian's slurm-wlm and munge unless present; a failure is recorded in ``result``."""
+    if installed():
+        return
+    update = subprocess.run(["apt-get", "update", "-q"], capture_output=True, text=True, timeout=300)
+    if update.returncode != 0 or "Err:" in update.stdout:
+        result["skip"] = f"no network to the apt repositories: {(update.stdout + update.stderr)[-300:]}"
+        return
+    install = subprocess.run([str(SCRIPT), "install"], capture_output=True, text=True, timeout=900)
+    if install.returncode != 0:
+        result["error"] = install.stderr[-3000:]
 
 
 def start() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -53,6 +54,9 @@ def slurm_cluster(slurm_software):
     start = subprocess.run([str(slurm_setup.SCRIPT), "start", str(state)], capture_output=True, text=True, timeout=120)
     assert start.returncode == 0, start.stdout + start.stderr
     pids = {name: int((state / f"{name}.pid").read_text()) for name in ("munged", "slurmctld", "slurmd")}
+    # a node with fewer CPUs than a job asks for leaves that job pending for ever: fail here instead
+    node_cpus = re.search(r"NodeName=\S+ CPUs=(\d+)", (state / "slurm.conf").read_text())
+    assert node_cpus and int(node_cpus.group(1)) == os.cpu_count(), (node_cpus, os.cpu_count())
     try:
         yield {"state": state, "conf": state / "slurm.conf", "timings": slurm_software["timings"]}
     finally:
