@@ -9,19 +9,27 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: install install-dev mnist run report pull test lint lock clean-results
 
-# torch first, pinned: an unpinned resolution pulls a multi-GB CUDA build.
+# --no-compile: bytecode is written on first import instead, for the modules a run actually uses
+# (compiling all of torch at install time costs tens of seconds).
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --no-compile
+
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/activate pyproject.toml requirements.lock
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e .
+# torch first, pinned: an unpinned resolution pulls a multi-GB CUDA build.
+$(VENV)/.torch: $(BIN)/activate
+	$(PIP_INSTALL) torch==2.13.0
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+$(VENV)/.installed: $(VENV)/.torch pyproject.toml requirements.lock
+	$(PIP_INSTALL) -c requirements.lock -e .
 	touch $@
+
+# One resolution for the package and its dev extras (a superset of what `install` puts in).
+$(VENV)/.installed-dev: $(VENV)/.torch pyproject.toml requirements.lock
+	$(PIP_INSTALL) -c requirements.lock -e '.[dev]'
+	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
