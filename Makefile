@@ -9,10 +9,11 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: install install-dev mnist run report pull test lint lock clean-results
 
-PIP_INSTALL := $(BIN)/python -m pip install --quiet
-# pip compiles what it installs, but not an editable checkout: compile src/ too, so that every job
-# process (hundreds in a run) reads bytecode even where PYTHONDONTWRITEBYTECODE forbids writing it.
-COMPILE_SRC := $(BIN)/python -m compileall -q src > /dev/null
+# Bytecode is compiled after installing, in parallel on every CPU (pip compiles one file at a time,
+# and never an editable checkout): every job process (hundreds in a run) then reads bytecode, even
+# where PYTHONDONTWRITEBYTECODE forbids writing it at import time.
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --no-compile
+COMPILE := $(BIN)/python -m compileall -q -j 0 $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') src > /dev/null
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +26,13 @@ $(VENV)/.torch: $(BIN)/activate
 
 $(VENV)/.installed: $(VENV)/.torch pyproject.toml requirements.lock
 	$(PIP_INSTALL) -c requirements.lock -e .
-	$(COMPILE_SRC)
+	$(COMPILE)
 	touch $@
 
 # One resolution for the package and its dev extras (a superset of what `install` puts in).
 $(VENV)/.installed-dev: $(VENV)/.torch pyproject.toml requirements.lock
 	$(PIP_INSTALL) -c requirements.lock -e '.[dev]'
-	$(COMPILE_SRC)
+	$(COMPILE)
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
