@@ -11,9 +11,10 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 # Bytecode is compiled after installing, in parallel on every CPU (pip compiles one file at a time,
 # and never an editable checkout): every job process (hundreds in a run) then reads bytecode, even
-# where PYTHONDONTWRITEBYTECODE forbids writing it at import time.
+# where PYTHONDONTWRITEBYTECODE forbids writing it at import time. Files that do not compile on this
+# Python (templates some packages ship as .py) are skipped, as pip skips them.
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --no-compile
-COMPILE := $(BIN)/python -m compileall -q -j 0 $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') src > /dev/null
+COMPILE := $(BIN)/python -m compileall -q -j 0 $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') src > /dev/null || true
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
