@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,6 @@ REPO = Path(__file__).resolve().parents[1]
 # Snakemake subprocesses, a second intra-op thread spins and makes a small backward pass about ten
 # times slower (measured: a shortened warm-start run 0.2 s on one thread, 2.1 s on two).
 torch.set_num_threads(1)
-
-
-def pytest_xdist_auto_num_workers(config) -> int:
-    """``-n auto``: one pytest-xdist worker more than there are CPUs. The workflow tests spend part of
-    their time waiting (on Snakemake and DVC subprocesses, SLURM's scheduler, the toy project's
-    lock); the extra worker runs unit tests in those gaps."""
-    return (os.cpu_count() or 1) + 1
 
 
 @pytest.fixture(autouse=True)
