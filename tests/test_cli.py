@@ -154,13 +154,14 @@ def test_thread_cap_limits_the_loaded_pools_without_touching_the_environment(mon
     it was, so an in-process caller's later subprocesses (``nproc``, a local SLURM) see every CPU."""
     import os
 
-    import numpy  # noqa: F401  (loads the BLAS pool the cap must reach)
+    import numpy as np
     from threadpoolctl import threadpool_info, threadpool_limits
 
     from plasticlab import cli
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     before = dict(os.environ)
+    np.ones((2, 2)) @ np.ones((2, 2))  # the BLAS pool the cap must reach is loaded
     with threadpool_limits(limits=None):  # restores the pools' sizes afterwards
         cli._set_threads(1, accelerated=False)
         blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]

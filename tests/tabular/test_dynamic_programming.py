@@ -8,7 +8,7 @@ import pytest
 from plasticlab.tabular import build_mrp, categorical_dp, dcfp, empirical_model, quantile_dp, true_model
 from plasticlab.tabular.categorical_dp import CategoricalOperator
 from plasticlab.tabular.distances import uniform, wasserstein1
-from plasticlab.tabular.methods import support
+from plasticlab.tabular.representation import paper_support as support
 from plasticlab.tabular.monte_carlo import sample_returns
 from plasticlab.tabular.projections import atoms_between, categorical_projection, quantile_projection
 from plasticlab.tabular.quantile_dp import quantile_bellman

@@ -17,7 +17,6 @@ from plasticlab.tabular.dcfp import dcfp
 from plasticlab.tabular.model import Model
 from plasticlab.tabular.projections import atoms_between
 from plasticlab.tabular.quantile_dp import quantile_dp
-from plasticlab.tabular.representation import paper_support as support
 
 # (atoms (S, K), probabilities (S, K), iterations)
 Result = tuple[np.ndarray, np.ndarray, int]
