@@ -233,3 +233,13 @@ def test_forest_plot_is_written_with_provenance_and_draws_each_verdict_in_its_co
         colour = VERDICT_COLOURS[verdict]
         assert _colour_pixels(path, colour) > _colour_pixels(without, colour) + 50, verdict
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["claims.png"]  # no temporary files left
+
+
+def test_two_seeds_are_inconclusive_however_far_their_interval_is_from_the_null():
+    """A bootstrap over two seeds spans only their two values; the third seed makes it evidence."""
+    from plasticlab.analysis.claims import MIN_SEEDS_FOR_VERDICT, Estimate, verdict
+
+    assert MIN_SEEDS_FOR_VERDICT == 3
+    assert verdict(Estimate(2.0, 1.7, 2.2, 2), "greater") == "inconclusive"
+    assert verdict(Estimate(2.0, 1.7, 2.2, 3), "greater") == "reproduced"
+    assert verdict(Estimate(2.0, 1.7, 2.2, 3), "less") == "contradicted"

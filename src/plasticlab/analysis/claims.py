@@ -89,9 +89,14 @@ class Claim:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# A bootstrap interval over two seeds only spans their two values: it is no evidence either way.
+MIN_SEEDS_FOR_VERDICT = 3
+
+
 def verdict(value: Estimate | None, direction: Direction, null: float = 0.0) -> str:
-    """reproduced / contradicted / inconclusive from the CI's position relative to ``null``."""
-    if value is None or not value.has_interval:
+    """reproduced / contradicted / inconclusive from the CI's position relative to ``null``; fewer
+    than :data:`MIN_SEEDS_FOR_VERDICT` seeds is always inconclusive."""
+    if value is None or not value.has_interval or value.n_seeds < MIN_SEEDS_FOR_VERDICT:
         return "inconclusive"
     above, below = value.ci_low > null, value.ci_high < null
     if not (above or below):
