@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from plasticlab.analysis.claims import Claim, Estimate, Precondition, table_estimate
+from plasticlab.analysis.claims import Claim, Estimate, Precondition, table_estimate, verdict
 from plasticlab.studies import register
 from plasticlab.studies.base import RunSpec, Study
 from plasticlab.tabular import build_mrp, empirical_model, merge_duplicates, true_model
@@ -113,7 +113,7 @@ def _representation_below_sampling(table: pd.DataFrame) -> tuple[bool, Estimate 
     if not values:
         return False, None
     weakest = min(values.values(), key=lambda e: e.ci_low)
-    return weakest.n_seeds >= 2 and weakest.ci_low > 0, weakest
+    return verdict(weakest, "greater") == "reproduced", weakest
 
 
 def _speedups(table: pd.DataFrame) -> dict[str, Estimate]:

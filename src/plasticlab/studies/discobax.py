@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from plasticlab.analysis.claims import Claim, Estimate, Precondition, table_estimate
+from plasticlab.analysis.claims import Claim, Estimate, Precondition, table_estimate, verdict
 from plasticlab.studies import register
 from plasticlab.studies.base import RunSpec, Study
 from plasticlab.tabular.batches import batch_rng, batch_seeds, job_count
@@ -156,7 +156,7 @@ def _guided_search_beats_random(table: pd.DataFrame) -> tuple[bool, Estimate | N
     if not values:
         return False, None
     weakest = min(values.values(), key=lambda e: e.ci_low)
-    return weakest.n_seeds >= 2 and weakest.ci_low > 0, weakest
+    return verdict(weakest, "greater") == "reproduced", weakest
 
 
 def _reference_first(column: pd.Series) -> pd.Series:
