@@ -8,7 +8,7 @@ import sys
 
 import yaml
 
-from plasticlab import workflow
+from plasticlab import workflow_plan
 
 from tests.conftest import REPO
 
@@ -23,7 +23,7 @@ def test_use_conda_env_installs_this_checkout_from_wherever_snakemake_copies_it(
     """conda writes an env file's pip section to a requirements file beside the file and runs pip
     there; Snakemake's copy lives under .snakemake/conda/, so `.` would be the wrong directory.
     With the variable the workflow exports, pip resolves the checkout from any directory."""
-    monkeypatch.delenv(workflow.REPOSITORY_ROOT_VARIABLE, raising=False)
+    monkeypatch.delenv(workflow_plan.REPOSITORY_ROOT_VARIABLE, raising=False)
     copy = tmp_path / ".snakemake" / "conda"
     copy.mkdir(parents=True)
     (copy / "requirements.txt").write_text("\n".join(_pip_lines(REPO / "workflow" / "envs" / "plasticlab.yaml")) + "\n")
@@ -31,7 +31,7 @@ def test_use_conda_env_installs_this_checkout_from_wherever_snakemake_copies_it(
                "requirements.txt"]
     without = subprocess.run(command, cwd=copy, capture_output=True, text=True, env=dict(os.environ))
     assert without.returncode != 0  # the variable is what makes it work
-    root = workflow.export_repository_root(REPO / "workflow")
+    root = workflow_plan.export_repository_root(REPO / "workflow")
     assert root == str(REPO)
     result = subprocess.run(command, cwd=copy, capture_output=True, text=True, env=dict(os.environ), timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

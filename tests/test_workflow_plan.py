@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from plasticlab import config as cfg
-from plasticlab import studies, workflow
+from plasticlab import studies, workflow, workflow_plan
 from plasticlab.studies.base import Study
 
 from tests.conftest import REPO
@@ -91,9 +91,9 @@ def test_studies_sharing_a_rule_must_declare_the_same_shape(monkeypatch):
 def test_config_files_are_published_relative_to_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config").mkdir()
-    shown = workflow.record_config_files(["config/config.yaml", str(tmp_path / "config" / "paper.yaml"), "/elsewhere/x.yaml"])
+    shown = workflow_plan.record_config_files(["config/config.yaml", str(tmp_path / "config" / "paper.yaml"), "/elsewhere/x.yaml"])
     assert shown == ["config/config.yaml", os.path.join("config", "paper.yaml"), "/elsewhere/x.yaml"]
-    assert os.environ[workflow.CONFIG_FILES_VARIABLE] == os.pathsep.join(shown)
+    assert os.environ[workflow_plan.CONFIG_FILES_VARIABLE] == os.pathsep.join(shown)
 
 
 def test_base_study_shape_defaults_are_one_seed_per_job():

@@ -29,7 +29,7 @@ import yaml
 import plasticlab
 from plasticlab import config as plasticlab_config
 from plasticlab import studies
-from plasticlab.workflow import CLAIMS_FIGURE, CLAIMS_TABLE, table
+from plasticlab.workflow_plan import CLAIMS_FIGURE, CLAIMS_TABLE, table
 
 PACKAGE_ROOT = Path(plasticlab.__file__).resolve().parent
 SOURCE_PREFIX = "src/plasticlab"

@@ -4,7 +4,9 @@
 profile only overrides what they ask for, and ``plasticlab dvc-stages`` writes ``dvc.yaml`` from
 the same registry: one place says how a study runs, so a new study cannot be forgotten by one of
 them. Everything here is plain Python over the config and the study registry (no Snakemake
-import), so it is unit-tested like the rest of the package.
+import), so it is unit-tested like the rest of the package. The Snakefile reads it through
+:func:`build_plan`'s JSON document, cached by :mod:`plasticlab.workflow_plan` (which also holds
+the light parts: job shapes, paths, the rule command), so most Snakemake start-ups import no study.
 
 Two job layouts exist for a training rule:
 
@@ -17,88 +19,12 @@ Two job layouts exist for a training rule:
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from plasticlab import config as plasticlab_config
 from plasticlab import studies
-
-AGGREGATE_RESOURCES = {"mem_mb": 4000, "runtime": 30}
-# `snakemake --use-conda` runs every rule in this environment (relative to workflow/rules/).
-CONDA_ENV = "../envs/plasticlab.yaml"
-REPOSITORY_ROOT_VARIABLE = "PLASTICLAB_ROOT"
-CONFIG_FILES_VARIABLE = "PLASTICLAB_CONFIG_FILES"
-RUN_DIR = "results/runs/{study}/{variant}/seed={seed}"
-
-
-@dataclass(frozen=True)
-class JobShape:
-    """What a study's training (and probe) jobs look like to Snakemake and to a scheduler."""
-
-    rule: str
-    studies: tuple[str, ...]
-    per_variant_seeds: tuple[int, ...] | None  # seeds of a per-variant job; None: one job per seed
-    threads: int
-    mem_mb: int
-    runtime: int  # minutes, for the whole job
-    gpu: int
-    group: str
-    device: str
-
-    @property
-    def wildcard_seed(self) -> bool:
-        return self.per_variant_seeds is None
-
-    def run_files(self, name: str) -> list[str]:
-        """Paths (with ``{study}``/``{variant}``, and ``{seed}`` per seed) of one run file per job seed."""
-        if self.per_variant_seeds is None:
-            return [f"{RUN_DIR}/{name}"]
-        return [RUN_DIR.replace("{seed}", str(seed)) + f"/{name}" for seed in self.per_variant_seeds]
-
-    def job_name(self) -> str:
-        """The log/benchmark stem of a job: ``seed={seed}`` or ``seeds=<first>-<last>``."""
-        if self.per_variant_seeds is None:
-            return "seed={seed}"
-        return f"seeds={self.per_variant_seeds[0]}-{self.per_variant_seeds[-1]}"
-
-    def seed_param(self) -> Any:
-        """The rule's ``seeds`` param: the job's seed (from the wildcard) or every seed of the variant."""
-        if self.per_variant_seeds is None:
-            return lambda wildcards: wildcards.seed
-        return " ".join(str(seed) for seed in self.per_variant_seeds)
-
-
-def command(step: str) -> str:
-    """The shell command of a ``train`` or ``probe`` rule; everything that differs between rules is
-    a param (a rule's shell code runs at job time, after the generating loop has moved on)."""
-    return (
-        f"plasticlab --log {{log}} {step} {{wildcards.study}} --variant {{wildcards.variant}} --seed {{params.seeds}} "
-        "--run-config {params.run_config} --device {params.device} --threads {threads} "
-        "--variant-dir results/runs/{wildcards.study}/{wildcards.variant}"
-    )
-
-
-def record_config_files(paths: list[str]) -> list[str]:
-    """Publish the config files in force to the jobs this process starts (their provenance and the
-    manifest read ``PLASTICLAB_CONFIG_FILES``). Paths inside the working directory are kept
-    relative, so no machine's layout ends up in a result file."""
-    cwd = Path.cwd().resolve()
-    shown = []
-    for path in paths:
-        resolved = Path(path).resolve()
-        shown.append(str(resolved.relative_to(cwd)) if resolved.is_relative_to(cwd) else str(path))
-    os.environ[CONFIG_FILES_VARIABLE] = os.pathsep.join(shown)
-    return shown
-
-
-def export_repository_root(workflow_dir: str | Path) -> str:
-    """Tell pip where this checkout is when Snakemake builds the --use-conda environment from its
-    copy of ``workflow/envs/plasticlab.yaml`` (``-e ${PLASTICLAB_ROOT}``): the workflow's parent."""
-    root = str(Path(workflow_dir).resolve().parent)
-    os.environ[REPOSITORY_ROOT_VARIABLE] = root
-    return root
+from plasticlab.workflow_plan import FORMAT as PLAN_FORMAT
+from plasticlab.workflow_plan import JobShape, table
 
 
 def configured_studies(config: dict[str, Any]) -> list[str]:
@@ -163,10 +89,6 @@ def figures(study: str) -> list[str]:
     return [f"results/figures/{study}/{name}" for name in studies.get(study).figures]
 
 
-def table(study: str) -> str:
-    return f"results/tables/{study}.csv"
-
-
 def targets(study: str) -> list[str]:
     """What the study's target rule builds: its table and figures."""
     return [table(study), *figures(study)]
@@ -176,5 +98,27 @@ def enabled_targets(config: dict[str, Any]) -> list[str]:
     return [path for study in plasticlab_config.enabled_studies(config) for path in targets(study)]
 
 
-CLAIMS_TABLE = "results/tables/claims.csv"
-CLAIMS_FIGURE = "results/figures/claims/claims.png"
+def build_plan(config: dict[str, Any]) -> dict[str, Any]:
+    """Check ``config`` and compute everything the Snakefile needs from it, as a JSON document
+    (:class:`plasticlab.workflow_plan.WorkflowPlan` reads it; the Snakefile caches it)."""
+    plasticlab_config.check_config(config)
+    rules = train_rules(config)
+    shapes = {rule: job_shape(config, rule) for rule in rules}
+    described = {}
+    for study in configured_studies(config):
+        section = config["studies"][study]
+        described[study] = {
+            "enabled": bool(section.get("enabled", True)),
+            "probe": probe_shape(config, study).to_json() if studies.get(study).has_probe else None,
+            "run_files": run_files(config, study),
+            "run_configs": {variant: plasticlab_config.run_config(config, study, variant)
+                            for variant in plasticlab_config.variants(config, study)},
+            "figures": figures(study),
+        }
+    return {
+        "format": PLAN_FORMAT,
+        "available": studies.available(),
+        "train_rules": {rule: list(members) for rule, members in rules.items()},
+        "shapes": {rule: shape.to_json() for rule, shape in shapes.items()},
+        "studies": described,
+    }

@@ -9,8 +9,8 @@
 # runs in workflow/envs/plasticlab.yaml. Wiring only.
 
 
-for _rule, _members in plan.train_rules(config).items():
-    _shape = plan.job_shape(config, _rule)
+for _rule, _members in PLAN.train_rules().items():
+    _shape = PLAN.job_shape(_rule)
 
     rule:
         name:
@@ -21,7 +21,7 @@ for _rule, _members in plan.train_rules(config).items():
         wildcard_constraints:
             study="|".join(_members),
         params:
-            run_config=lambda wildcards: run_config_arg(wildcards.study)(wildcards),
+            run_config=run_config_arg,
             seeds=_shape.seed_param(),
             device=_shape.device,
         log:
@@ -41,9 +41,9 @@ for _rule, _members in plan.train_rules(config).items():
             plan.command("train")
 
 
-for _study in plan.configured_studies(config):
-    if plasticlab_studies.get(_study).has_probe:
-        _probe = plan.probe_shape(config, _study)
+for _study in PLAN.configured_studies():
+    if PLAN.has_probe(_study):
+        _probe = PLAN.probe_shape(_study)
 
         rule:
             name:
@@ -55,7 +55,7 @@ for _study in plan.configured_studies(config):
             wildcard_constraints:
                 study=_study,
             params:
-                run_config=lambda wildcards: run_config_arg(wildcards.study)(wildcards),
+                run_config=run_config_arg,
                 seeds=_probe.seed_param(),
                 device=_probe.device,
             log:
@@ -82,7 +82,7 @@ for _study in plan.configured_studies(config):
             plan.table(_study),
         output:
             report(
-                plan.figures(_study),
+                PLAN.figures(_study),
                 caption=f"../report/{_study}.rst",
                 category=_study,
                 subcategory="figures",
@@ -103,13 +103,13 @@ for _study in plan.configured_studies(config):
             _study
         localrule: True
         input:
-            plan.targets(_study),
+            PLAN.targets(_study),
 
 
 rule aggregate:
     localrule: True
     input:
-        lambda wildcards: plan.run_files(config, wildcards.study),
+        lambda wildcards: PLAN.run_files(wildcards.study),
     output:
         table=report(
             "results/tables/{study}.csv",
@@ -134,7 +134,7 @@ rule aggregate:
 rule claims:
     localrule: True
     input:
-        [plan.table(study) for study in plasticlab_config.enabled_studies(config)],
+        [plan.table(study) for study in PLAN.enabled_studies()],
     output:
         table=report(plan.CLAIMS_TABLE, caption="../report/claims.rst", category="claims"),
         provenance=plan.CLAIMS_TABLE.replace(".csv", ".provenance.json"),

@@ -59,7 +59,7 @@ def device_description(device: str) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-CONFIG_FILES_VARIABLE = "PLASTICLAB_CONFIG_FILES"  # set by the workflow (plasticlab.workflow.record_config_files)
+CONFIG_FILES_VARIABLE = "PLASTICLAB_CONFIG_FILES"  # set by the workflow (plasticlab.workflow_plan.record_config_files)
 
 
 def config_files() -> list[dict[str, str | None]]:
