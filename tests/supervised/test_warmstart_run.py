@@ -16,7 +16,7 @@ from plasticlab.data import load_dataset
 from plasticlab.interventions import Intervention, TrainContext
 from plasticlab.nets import make_mlp
 from plasticlab.studies.base import RunSpec
-from plasticlab.studies.warmstart import build_tasks, noisy_labels, phase_epochs
+from plasticlab.studies.warmstart_runs import build_tasks, noisy_labels, phase_epochs
 from plasticlab.supervised import Task, TrainerConfig, train_on_tasks
 from plasticlab.supervised.trainer import warmup_lr
 

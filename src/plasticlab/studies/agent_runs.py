@@ -34,7 +34,6 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from plasticlab import interventions, nets
 from plasticlab.analysis.claims import Estimate, Precondition
 from plasticlab.studies.base import RunSpec, Study
 
@@ -89,6 +88,7 @@ class AgentStudy(Study):
         return config
 
     def check(self, study_config: dict[str, Any]) -> None:
+        from plasticlab import interventions, nets  # torch: the config check and training only
         from plasticlab.agents import get_agent
         from plasticlab.agents.loop import Protocol
         from plasticlab.envs import check_env_spec

@@ -20,17 +20,17 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import pandas as pd
-import torch
 
 from plasticlab.analysis.claims import Claim, Precondition, table_estimate
-from plasticlab.metrics.capacity import CapacityConfig, capacity_probe
-from plasticlab.metrics.representation import penultimate_features, srank
 from plasticlab.studies import register
 from plasticlab.studies.base import RunSpec
 from plasticlab.studies.probed import ProbedStreamStudy
+
+if TYPE_CHECKING:
+    import torch
 
 SHOWN = ("capacity_probe_loss", "capacity_loss", "capacity_normalised_loss", "srank")
 TARGET_SEED_OFFSET = 1_000_003  # target network k of seed s is initialised from seed s · offset + k
@@ -83,6 +83,11 @@ class Capacity(ProbedStreamStudy):
     def measure(self, run: RunSpec, net: torch.nn.Module, make_fresh: Callable[[], torch.nn.Module],
                 make_bare: Callable[[], torch.nn.Module], inputs: torch.Tensor, targets: torch.Tensor, loss: str,
                 settings: dict[str, Any]) -> dict[str, float]:
+        import torch
+
+        from plasticlab.metrics.capacity import CapacityConfig, capacity_probe
+        from plasticlab.metrics.representation import penultimate_features, srank
+
         config = CapacityConfig(steps=settings.get("steps", 500), lr=settings.get("lr", 1e-3),
                                 batch_size=settings.get("batch_size", 64), targets=settings.get("targets", 1),
                                 seed=run.seed)

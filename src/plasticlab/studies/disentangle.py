@@ -26,12 +26,9 @@ from typing import Any, Iterator, Sequence
 
 import pandas as pd
 
-from plasticlab import nets
 from plasticlab.analysis.claims import Claim, Estimate, Precondition, table_estimate
 from plasticlab.studies import register
 from plasticlab.studies.base import RunSpec, Study
-from plasticlab.studies.stream_runs import train_stream, train_stream_seeds
-from plasticlab.supervised.streams import STREAMS
 
 SCORE_METRICS = {"train_accuracy": "accuracy", "train_r2": "R²"}
 COMBINATION = "layernorm+weight_decay"
@@ -113,6 +110,9 @@ class Disentangle(Study):
         return config
 
     def check(self, study_config: dict[str, Any]) -> None:
+        from plasticlab import nets
+        from plasticlab.supervised.streams import STREAMS
+
         nets.check_spec(study_config["model"])
         unknown = sorted(set(study_config["streams"]) - set(STREAMS))
         if unknown:
@@ -122,6 +122,8 @@ class Disentangle(Study):
             raise ValueError(f"variant names may not contain '.': {', '.join(bad)}")
 
     def train(self, run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.DataFrame:
+        from plasticlab.studies.stream_runs import train_stream  # torch: only where a run trains
+
         stream, intervention = split_variant(run.variant)
         frame = train_stream(run, crash_after_checkpoints=crash_after_checkpoints)
         return frame.assign(stream=stream, intervention=intervention)
@@ -129,6 +131,8 @@ class Disentangle(Study):
     def train_seeds(self, runs: Sequence[RunSpec], crash_after_checkpoints: int | None = None,
                     **options: Any) -> Iterator[tuple[RunSpec, pd.DataFrame]]:
         """All seeds of a (stream, intervention) in one network where exact (``supervised.seed_jobs``)."""
+        from plasticlab.studies.stream_runs import train_stream_seeds
+
         for run, frame in train_stream_seeds(runs, crash_after_checkpoints, **options):
             stream, intervention = split_variant(run.variant)
             yield run, frame.assign(stream=stream, intervention=intervention)
