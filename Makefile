@@ -12,9 +12,11 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # Bytecode is compiled after installing, in parallel on every CPU (pip compiles one file at a time,
 # and never an editable checkout): every job process (hundreds in a run) then reads bytecode, even
 # where PYTHONDONTWRITEBYTECODE forbids writing it at import time. Files that do not compile on this
-# Python (templates some packages ship as .py) are skipped, as pip skips them.
+# Python (templates some packages ship as .py) are skipped, as pip skips them. The libraries' own test
+# suites and pip's and setuptools' sources never run here: skipping them saves a quarter of the time.
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --no-compile
-COMPILE := $(BIN)/python -m compileall -q -j 0 $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') src > /dev/null || true
+NOT_COMPILED := '/(tests?|testing/_internal|_vendor|pip|setuptools)/'
+COMPILE := $(BIN)/python -m compileall -q -j 0 -x $(NOT_COMPILED) $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') src > /dev/null || true
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)

@@ -62,3 +62,19 @@ def tiny_warmstart_section() -> dict[str, Any]:
 def tiny_config() -> dict[str, Any]:
     return {"data_dir": "data", "device": "cpu", "threads_per_run": 1,
             "studies": {"warmstart": copy.deepcopy(tiny_warmstart_section())}}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Longest first. The end-to-end tests (``slow``: Snakemake, DVC, SLURM) take minutes and the
+    rest seconds; collected in file order they came last, so one pytest-xdist worker was still
+    building the shared toy project when the other had run out of work. Started first, the toy
+    build (``finished_project``) overlaps the other end-to-end tests and the quick tests fill the
+    end. The toy-project check goes first of all, so the build starts at once."""
+    def rank(item) -> tuple[int, int]:
+        slow = item.get_closest_marker("slow") is not None
+        builds_toy = "finished_project" in getattr(item, "fixturenames", ())
+        if slow and builds_toy and "toy_config_runs_every_study" in item.name:
+            return (0, 0)
+        return (1, 0 if not builds_toy else 1) if slow else (2, 0)
+
+    items.sort(key=rank)  # stable: file order within a rank
