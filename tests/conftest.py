@@ -65,16 +65,19 @@ def tiny_config() -> dict[str, Any]:
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Longest first. The end-to-end tests (``slow``: Snakemake, DVC, SLURM) take minutes and the
-    rest seconds; collected in file order they came last, so one pytest-xdist worker was still
-    building the shared toy project when the other had run out of work. Started first, the toy
-    build (``finished_project``) overlaps the other end-to-end tests and the quick tests fill the
-    end. The toy-project check goes first of all, so the build starts at once."""
-    def rank(item) -> tuple[int, int]:
-        slow = item.get_closest_marker("slow") is not None
-        builds_toy = "finished_project" in getattr(item, "fixturenames", ())
-        if slow and builds_toy and "toy_config_runs_every_study" in item.name:
-            return (0, 0)
-        return (1, 0 if not builds_toy else 1) if slow else (2, 0)
+    """Order for two pytest-xdist workers on two CPUs. The shared toy project (``finished_project``,
+    three minutes of the run) is built by the first test, so it starts at once; the other end-to-end
+    tests that do not read it (``slow``: Snakemake, DVC) come next and the quick tests after them,
+    so the other worker has work that never waits for the build; the tests that read the finished
+    project come last, when it exists, and are handed to whichever worker is free. (In file order
+    the build started late and one worker idled at the end; with every slow test first, the other
+    worker soon blocked on the build's lock.)"""
+    def rank(item) -> int:
+        reads_toy = "finished_project" in getattr(item, "fixturenames", ())
+        if reads_toy and "toy_config_runs_every_study" in item.name:
+            return 0
+        if item.get_closest_marker("slow") is not None and not reads_toy:
+            return 1
+        return 3 if reads_toy else 2
 
     items.sort(key=rank)  # stable: file order within a rank

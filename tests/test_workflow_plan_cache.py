@@ -106,3 +106,10 @@ def test_a_cached_plan_is_read_without_torch_or_any_study(default_config, tmp_pa
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_plans_can_live_in_a_shared_directory(default_config, tmp_path, monkeypatch):
+    monkeypatch.setenv(workflow_plan.CACHE_DIR_VARIABLE, str(tmp_path / "shared"))
+    first = workflow_plan.load_plan(default_config)
+    assert len(list((tmp_path / "shared").glob("*.json"))) == 1
+    assert workflow_plan.load_plan(default_config, build=_no_build).document == first.document

@@ -12,7 +12,8 @@ torch, pandas or any study.
 The cache key is the SHA-256 of the config, the plan format, the Python version and the bytes of
 every source file of the package, so an edited study, schema or intervention makes a new plan. A
 config that fails its check raises before anything is written, so a bad config fails at every
-parse. ``PLASTICLAB_PLAN_CACHE=0`` turns the cache off; a corrupt cache file is rebuilt.
+parse. ``PLASTICLAB_PLAN_CACHE=0`` turns the cache off; a corrupt cache file is rebuilt. A plan
+holds no absolute path, so checkouts may share one directory of plans (``PLASTICLAB_PLAN_DIR``).
 
 This module imports nothing heavy: it is what the Snakefile imports.
 """
@@ -31,6 +32,7 @@ from typing import Any, Callable
 FORMAT = 1
 CACHE_DIR = Path(".snakemake") / "plasticlab" / "plans"
 CACHE_VARIABLE = "PLASTICLAB_PLAN_CACHE"
+CACHE_DIR_VARIABLE = "PLASTICLAB_PLAN_DIR"  # another directory for the plans (several checkouts can share one)
 CACHE_KEEP = 32  # newest plans kept; older ones are deleted when a new one is written
 
 AGGREGATE_RESOURCES = {"mem_mb": 4000, "runtime": 30}
@@ -219,10 +221,11 @@ def _write(path: Path, document: dict[str, Any]) -> None:
         old.unlink(missing_ok=True)
 
 
-def load_plan(config: dict[str, Any], cache_dir: str | Path = CACHE_DIR,
+def load_plan(config: dict[str, Any], cache_dir: str | Path | None = None,
               build: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> WorkflowPlan:
     """The plan of ``config``: from the cache when this config and code made one before, else built
     (which checks the config and raises ``ConfigError`` naming the problem) and cached."""
+    cache_dir = cache_dir or os.environ.get(CACHE_DIR_VARIABLE) or CACHE_DIR
     path = Path(cache_dir) / f"{plan_key(config)}.json"
     if _cache_enabled():
         document = _read(path)

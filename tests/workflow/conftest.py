@@ -13,12 +13,32 @@ import pytest
 import yaml
 from filelock import FileLock
 
+from plasticlab.workflow_plan import CACHE_DIR_VARIABLE
 from tests.conftest import REPO, tiny_warmstart_section
 
 
 def snakemake_env() -> dict[str, str]:
     """The venv's bin first on PATH, so rules find the `plasticlab` command."""
     return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_workflow_plans(tmp_path_factory):
+    """The test projects share one directory of workflow plans (keyed by config and code; the cache
+    itself is tested in tests/test_workflow_plan_cache.py), so a copied project or a removed
+    ``.snakemake`` does not build the same plan again. Under pytest-xdist the workers share it."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    plans = shared / "workflow-plans"
+    plans.mkdir(exist_ok=True)
+    previous = os.environ.get(CACHE_DIR_VARIABLE)
+    os.environ[CACHE_DIR_VARIABLE] = str(plans)
+    yield plans
+    if previous is None:
+        os.environ.pop(CACHE_DIR_VARIABLE, None)
+    else:
+        os.environ[CACHE_DIR_VARIABLE] = previous
 
 
 def run_snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
