@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+import yaml
 
 from plasticlab import config as cfg
+from tests.conftest import REPO
 
 
 def test_shipped_configs_are_valid(repo_root):
@@ -55,3 +57,19 @@ def test_run_config_holds_only_what_the_run_depends_on(tiny_config):
 def test_deep_merge_overrides_leaves_and_keeps_siblings():
     merged = cfg.deep_merge({"a": {"b": 1, "c": 2}, "d": [1]}, {"a": {"b": 5}, "d": [2]})
     assert merged == {"a": {"b": 5, "c": 2}, "d": [2]}
+
+
+def test_reading_results_checks_the_schema_but_not_the_registries(tmp_path):
+    """The claims scoreboard loads its config with registries=False: a wrong key still stops it,
+    a name only the code knows (an intervention) is left to the workflow's full check."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["studies"]["warmstart"]["variants"]["x"] = "no_such_intervention"
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert cfg.load_config(path, registries=False)["studies"]["warmstart"]["variants"]["x"] == "no_such_intervention"
+    with pytest.raises(cfg.ConfigError, match="no_such_intervention"):
+        cfg.load_config(path)
+    config["studies"]["warmstart"]["no_such_key"] = 1
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(cfg.ConfigError, match="no_such_key"):
+        cfg.load_config(path, registries=False)
