@@ -22,23 +22,23 @@ def snakemake_env() -> dict[str, str]:
     return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
 
 
+def session_shared_dir(tmp_path_factory) -> Path:
+    """The test session's temporary root, which every pytest-xdist worker shares (each worker's own
+    base directory lies under it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session", autouse=True)
 def shared_workflow_plans(tmp_path_factory):
     """The test projects share one directory of workflow plans (keyed by config and code; the cache
     itself is tested in tests/test_workflow_plan_cache.py), so a copied project or a removed
     ``.snakemake`` does not build the same plan again. Under pytest-xdist the workers share it."""
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent
-    plans = shared / "workflow-plans"
+    plans = session_shared_dir(tmp_path_factory) / "workflow-plans"
     plans.mkdir(exist_ok=True)
-    previous = os.environ.get(CACHE_DIR_VARIABLE)
-    os.environ[CACHE_DIR_VARIABLE] = str(plans)
-    yield plans
-    if previous is None:
-        os.environ.pop(CACHE_DIR_VARIABLE, None)
-    else:
-        os.environ[CACHE_DIR_VARIABLE] = previous
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_DIR_VARIABLE, str(plans))
+        yield plans
 
 
 def run_snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -87,9 +87,7 @@ def finished_project(tmp_path_factory) -> Path:
     Under pytest-xdist every worker has its own session, so the project lives in the directory all
     workers share and a file lock lets the first worker that needs it run it while any other waits.
     (``--dist loadgroup`` would be the natural tool, but pytest-xdist 3.8 cannot group on pytest 9.)"""
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent
+    shared = session_shared_dir(tmp_path_factory)
     project, finished = shared / "toy-project", shared / "toy-project.finished"
     with FileLock(str(shared / "toy-project.lock")):
         if not finished.exists():
