@@ -270,7 +270,12 @@ def train_agent(run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.
         # a non-finite loss since the last log point also counts
         state.diverged = not math.isfinite(float(torch.stack(losses).mean()))
     record("summary", {"diverged": float(state.diverged), "updates": float(agent.ctx.step)})
-    frame = pd.DataFrame(state.rows, columns=COLUMNS)
+    return metrics_frame(run, state.rows)
+
+
+def metrics_frame(run: RunSpec, rows: list[tuple]) -> pd.DataFrame:
+    """A run's long-format metrics: (study, variant, seed, step, phase, metric, value)."""
+    frame = pd.DataFrame(rows, columns=COLUMNS)
     frame.insert(0, "study", run.study)
     frame.insert(1, "variant", run.variant)
     frame.insert(2, "seed", run.seed)

@@ -8,6 +8,7 @@ and add a wrapper layer per step). Observations are the game's boolean channels 
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import sys
 from pathlib import Path
@@ -83,6 +84,19 @@ class MinAtarEnv(gym.Env):
         self._steps += 1
         truncated = not terminated and self._steps >= self.max_episode_steps
         return self._frame(), float(reward), bool(terminated), truncated, {"lives": 0 if terminated else 1}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the next steps depend on (the game's fields, its RNG, the sticky action and
+        the step count), so a run checkpointed mid-episode resumes the episode exactly."""
+        return copy.deepcopy({"game": self._env.__dict__, "last_action": self._last_action, "steps": self._steps})
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        game = copy.deepcopy(state["game"])
+        if set(game) != set(self._env.__dict__):
+            raise ValueError(f"the saved state is not a {self.game} game's state")
+        self._env.__dict__.update(game)
+        self._random = self._env.random
+        self._last_action, self._steps = int(state["last_action"]), int(state["steps"])
 
 
 def make_minatar_env(game: str, training: bool = True, sticky_action_prob: float = 0.1,

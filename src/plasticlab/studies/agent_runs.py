@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,13 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     for key, value in override.items():
         merged[key] = _deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
     return merged
+
+
+def _annotated(run: RunSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """A run's metrics with the columns aggregation groups by (env entry, intervention, game, suite)."""
+    env_name, intervention = split_variant(run.variant)
+    return frame.assign(env=env_name, intervention=intervention, game=run.config["env"]["game"],
+                        suite=run.config["env"]["suite"])
 
 
 def enabled_envs(study_config: dict[str, Any]) -> list[str]:
@@ -125,10 +132,28 @@ class AgentStudy(Study):
     def train(self, run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.DataFrame:
         from plasticlab.agents.loop import train_agent
 
-        env_name, intervention = split_variant(run.variant)
-        frame = train_agent(run, crash_after_checkpoints=crash_after_checkpoints)
-        return frame.assign(env=env_name, intervention=intervention, game=run.config["env"]["game"],
-                            suite=run.config["env"]["suite"])
+        return _annotated(run, train_agent(run, crash_after_checkpoints=crash_after_checkpoints))
+
+    def train_seeds(self, runs: Sequence[RunSpec], crash_after_checkpoints: int | None = None,
+                    **options: Any) -> Iterator[tuple[RunSpec, pd.DataFrame]]:
+        """The seeds of one variant trained together, networks stacked
+        (``plasticlab.agents.members``: each seed's metrics equal its solo run's), where the agent,
+        environment and interventions allow; else one after another."""
+        from plasticlab.agents.members import NotStackable, check_stackable, train_members
+
+        runs = list(runs)
+        try:
+            check_stackable(runs)
+            frames = train_members(runs, crash_after_checkpoints=crash_after_checkpoints)
+        except NotStackable as reason:
+            if len(runs) > 1:
+                log.info("training the %d seeds one by one: %s", len(runs), reason)
+        else:
+            log.info("trained the %d seeds together (stacked networks)", len(runs))
+            yield from ((run, _annotated(run, frame)) for run, frame in zip(runs, frames))
+            return
+        for run in runs:
+            yield run, self.train(run, crash_after_checkpoints=crash_after_checkpoints, **options)
 
     # aggregation ----------------------------------------------------------------------------
     def aggregate(self, metrics: pd.DataFrame, study_config: dict[str, Any]) -> pd.DataFrame:

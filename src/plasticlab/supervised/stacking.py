@@ -12,11 +12,15 @@ exactly what it computes alone, bit for bit on CPU (tests/supervised/test_seed_j
 * parameter updates must act on each member's slice as a tensor of its own (``AdamW`` with
   ``member_axis``): fused element-wise kernels round a value differently in their vectorised body
   and their scalar tail, so a member's values must sit at the positions they have alone;
-* layer normalisation runs member by member; element-wise activations need nothing; ``Flatten``
-  keeps the member axis.
+* layer normalisation runs member by member; element-wise activations (and the agents' uint8 →
+  float ``ToFloat``) need nothing; ``Flatten`` keeps the member axis;
+* a convolution runs as one grouped convolution (member m = group m) where that equals the solo
+  convolution bit for bit, forward and backward, in the memory format the solo network uses
+  (checked once per shape, like the linear layers), else member by member.
 
-Anything else (convolutions, batch norm, CReLU, Soft MoE, noisy layers, parameters held directly
-by a container) raises :class:`NotStackable`, and the caller trains those seeds one by one.
+Anything else (batch norm, CReLU, Soft MoE, noisy layers, parameters held directly by a
+container) raises :class:`NotStackable`, and the caller trains those seeds one by one. The value
+-based agents use these stacks too (``plasticlab.agents.members``).
 Stacked layers subclass the layer they stack, so interventions that look for "the last k
 ``Linear`` layers" (resets) find them unchanged.
 """
@@ -30,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from plasticlab.nets.mlp import ACTIVATIONS
+from plasticlab.nets.qnets import ToFloat
 
 class NotStackable(ValueError):
     """A module this file cannot stack (so the seeds are trained one by one)."""
@@ -144,8 +149,89 @@ class StackedFlatten(nn.Flatten):
                          first.end_dim if first.end_dim < 0 else first.end_dim + 1)
 
 
-_LEAVES = {nn.Linear: StackedLinear, nn.LayerNorm: StackedLayerNorm, nn.Flatten: StackedFlatten}
-_ELEMENTWISE = tuple(ACTIVATIONS.values()) + (nn.Identity,)
+def _conv_member(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, conv: nn.Conv2d,
+                 memory_format: torch.memory_format) -> torch.Tensor:
+    """One member's convolution as its solo network computes it: operands in their own memory,
+    in the solo network's memory format (the oneDNN kernel, and so the rounding, depends on it)."""
+    return F.conv2d(x.contiguous(memory_format=memory_format), weight.contiguous(memory_format=memory_format),
+                    None if bias is None else bias.clone(), conv.stride, conv.padding, conv.dilation, conv.groups)
+
+
+def _grouped_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, conv: nn.Conv2d,
+                  memory_format: torch.memory_format) -> torch.Tensor:
+    """All members as one convolution with a group per member: (S, B, C, H, W) → (S, B, O, H', W')."""
+    members, batch = x.shape[:2]
+    merged = x.transpose(0, 1).reshape(batch, members * x.shape[2], *x.shape[3:]).contiguous(memory_format=memory_format)
+    kernel = weight.reshape(members * weight.shape[1], *weight.shape[2:]).contiguous(memory_format=memory_format)
+    out = F.conv2d(merged, kernel, None if bias is None else bias.reshape(-1), conv.stride, conv.padding,
+                   conv.dilation, members * conv.groups)
+    return out.reshape(batch, members, -1, *out.shape[2:]).transpose(0, 1)
+
+
+_GROUPED_EXACT: dict[tuple, bool] = {}
+
+
+def grouped_conv_is_exact(conv: nn.Conv2d, members: int, input_shape: tuple[int, ...], bias: bool,
+                          memory_format: torch.memory_format) -> bool:
+    """Whether one grouped convolution reproduces every member's solo convolution bit for bit
+    (output, input and weight gradients) at these sizes; checked once per shape and cached."""
+    key = (members, tuple(input_shape), conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+           conv.padding, conv.dilation, conv.groups, bias, memory_format, torch.get_num_threads())
+    if key not in _GROUPED_EXACT:
+        with torch.enable_grad():
+            generator = torch.Generator().manual_seed(0)
+            x = torch.randn(members, *input_shape, generator=generator)
+            weight = torch.randn(members, conv.out_channels, conv.in_channels // conv.groups, *conv.kernel_size,
+                                 generator=generator)
+            b = torch.randn(members, conv.out_channels, generator=generator) if bias else None
+            xs, ws = x.clone().requires_grad_(), weight.clone().requires_grad_()
+            out = _grouped_conv(xs, ws, b, conv, memory_format)
+            grad = torch.randn(out.shape, generator=generator)
+            out.backward(grad)
+            exact = True
+            for m in range(members):
+                xm, wm = x[m].clone().requires_grad_(), weight[m].clone().requires_grad_()
+                solo = _conv_member(xm, wm, None if b is None else b[m], conv, memory_format)
+                solo.backward(grad[m].contiguous(memory_format=memory_format))
+                exact = exact and torch.equal(solo, out[m]) and torch.equal(xm.grad, xs.grad[m]) \
+                    and torch.equal(wm.grad, ws.grad[m])
+        _GROUPED_EXACT[key] = bool(exact)
+    return _GROUPED_EXACT[key]
+
+
+class StackedConv2d(nn.Conv2d):
+    """S convolutions of one shape; input (S, B, C, H, W) → output (S, B, O, H', W').
+
+    ``memory_format`` is the one the solo network computes in (the agents run channels-last).
+    """
+
+    def __init__(self, convs: list[nn.Conv2d], memory_format: torch.memory_format | None = None):
+        nn.Module.__init__(self)
+        first = convs[0]
+        if first.padding_mode != "zeros" or isinstance(first.padding, str):
+            raise NotStackable("only zero-padded convolutions with numeric padding stack")
+        self.members = len(convs)
+        for name in ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
+                     "padding_mode", "transposed", "output_padding"):
+            setattr(self, name, getattr(first, name))
+        if memory_format is None:
+            memory_format = torch.channels_last if first.weight.is_contiguous(memory_format=torch.channels_last) \
+                and not first.weight.is_contiguous() else torch.contiguous_format
+        self.memory_format = memory_format
+        self.weight = _stack_parameter([conv.weight for conv in convs])
+        self.bias = _stack_parameter([conv.bias for conv in convs])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if grouped_conv_is_exact(self, self.members, tuple(x.shape[1:]), self.bias is not None, self.memory_format):
+            return _grouped_conv(x, self.weight, self.bias, self, self.memory_format)
+        biases = self.bias.unbind(0) if self.bias is not None else [None] * self.members
+        return torch.stack([_conv_member(xm, wm, bm, self, self.memory_format)
+                            for xm, wm, bm in zip(x.unbind(0), self.weight.unbind(0), biases)])
+
+
+_LEAVES = {nn.Linear: StackedLinear, nn.LayerNorm: StackedLayerNorm, nn.Flatten: StackedFlatten,
+           nn.Conv2d: StackedConv2d}
+_ELEMENTWISE = tuple(ACTIVATIONS.values()) + (nn.Identity, ToFloat)
 
 
 def stack_modules(members: list[nn.Module]) -> nn.Module:

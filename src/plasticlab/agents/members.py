@@ -1,0 +1,369 @@
+"""Train the seeds of one agent variant in one process: networks stacked, environments in lock step.
+
+The single-seed loop (:mod:`plasticlab.agents.loop`) spends most of a MinAtar step in per-call
+overhead: a batch-1 forward to act and, every ``update_every`` steps, a small update. Here the S
+seeds of one variant ("members") share one stacked online network, one stacked target and one
+optimiser (``plasticlab.supervised.stacking``: a leading member axis, batched products where they
+round exactly as the solo layer, member by member where they would not), so one call serves every
+member. Everything a seed draws stays its own: member *i* is built right after ``seed_everything``
+of its seed, owns its environments, replay (with the replay's RNG), ε-greedy RNG, frame stacker and
+loop counters, and calls them in the order its solo run does. Each member's metrics therefore equal
+the solo run's of that seed, row for row and bit for bit on CPU
+(``tests/agents/test_members.py``); a job is faster, not different (``benchmarks/batched_agents.py``).
+
+Members step in lock step: every member takes environment step t before any takes t+1, and all
+update at the same steps (the update schedule depends on the step count only; ``learning_starts ≥
+n_step`` guarantees every replay can be sampled then). A member whose loss turns non-finite is
+marked ``diverged`` and stops (its slice keeps being updated on its last batch, harmlessly: no
+member's arithmetic reads another's). Evaluation and diagnostics run each member's solo network,
+loaded from its slice, through the solo code.
+
+Checkpoints are written every ``checkpoint_every`` steps at a step boundary (members are
+mid-episode then, so each environment's state is saved with it) into the first run's checkpoint
+directory (``checkpoints/members``) under a fingerprint of every member's run config;
+SIGTERM/SIGUSR1 checkpoint at the next step and stop. A restarted job resumes to the same metrics.
+
+What stacks (else :class:`NotStackable`, and the study trains the seeds one by one): DQN on the
+CPU, MinAtar environments, no intervention, no gradient clipping, the ``fused`` or ``plasticlab``
+optimiser, and a network of linear, convolution, flatten and element-wise layers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import signal
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from plasticlab import interventions
+from plasticlab.agents.dqn import DQN
+from plasticlab.agents.loop import (LoopState, Protocol, _episode_seed, build_agent, diagnostics, evaluate,
+                                    metrics_frame)
+from plasticlab.agents.replay import FrameReplay, FrameStacker, ReplayBatch
+from plasticlab.envs import life_loss_is_terminal
+from plasticlab.optim import make_adamw
+from plasticlab.runtime import preemption
+from plasticlab.runtime.checkpoint import load_resumable_checkpoint, run_fingerprint, save_checkpoint
+from plasticlab.runtime.seeding import seed_everything
+from plasticlab.supervised.stacking import NotStackable, member_state, stack_modules
+
+log = logging.getLogger(__name__)
+
+# Environment suites whose state can be saved mid-episode (a batch checkpoint lands mid-episode).
+RESUMABLE_SUITES = {"minatar"}
+
+
+@dataclass
+class Member:
+    """One seed of the batch: everything its solo run would own, and where its episode stands."""
+
+    run: Any  # RunSpec
+    agent: DQN  # the solo agent: evaluation, diagnostics and the update counter run through it
+    env: Any
+    eval_env: Any
+    replay: FrameReplay
+    stacker: FrameStacker
+    eval_stacker: FrameStacker
+    action_rng: np.random.Generator
+    life_loss_terminal: bool
+    state: LoopState = field(default_factory=LoopState)
+    obs: np.ndarray | None = None
+    lives: int = 0
+    episode_return: float = 0.0
+    episode_steps: int = 0
+    in_episode: bool = False
+    ended: bool = False
+    last_batch: ReplayBatch | None = None
+
+    @property
+    def active(self) -> bool:
+        return not self.state.diverged
+
+    def record(self, phase: str, values: dict[str, float]) -> None:
+        self.state.rows.extend((self.state.step, phase, metric, float(value)) for metric, value in values.items())
+
+    def begin_episode(self) -> None:
+        frame, info = self.env.reset(seed=_episode_seed(self.run.seed, self.state.episode))
+        self.obs = self.stacker.reset(frame)
+        self.replay.start_episode(frame)
+        self.lives, self.episode_return, self.episode_steps = info.get("lives", 0), 0.0, 0
+        self.in_episode, self.ended = True, False
+
+    def env_step(self, action: int, total_steps: int, clip_rewards: bool) -> None:
+        frame, reward, terminated, truncated, info = self.env.step(action)
+        life_lost = info.get("lives", self.lives) < self.lives
+        self.lives = info.get("lives", self.lives)
+        self.ended = terminated or truncated
+        learn_reward = float(np.sign(reward)) if clip_rewards else float(reward)
+        self.replay.add(action, learn_reward, frame, terminal=terminated or (life_lost and self.life_loss_terminal),
+                        episode_end=self.ended or self.state.step + 1 >= total_steps)
+        self.obs = self.stacker.push(frame)
+        self.episode_return += reward
+        self.episode_steps += 1
+        self.state.step += 1
+
+    def end_episode(self) -> None:
+        """After the step that ended the episode (or the run): the solo loop's episode bookkeeping."""
+        if self.episode_steps and self.ended:
+            self.record("train", {"episode_return": self.episode_return, "episode_length": self.episode_steps})
+        self.state.episode += 1
+        self.in_episode = False
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        return {"replay": self.replay.state_dict(), "action_rng": self.action_rng.bit_generator.state,
+                "updates": self.agent.ctx.step, "env": self.env.state_dict(),
+                "stacker": self.stacker._frames.copy(),
+                "loop": {"step": self.state.step, "episode": self.state.episode, "rows": self.state.rows,
+                         "diverged": self.state.diverged},
+                "episode": {"obs": self.obs, "lives": self.lives, "episode_return": self.episode_return,
+                            "episode_steps": self.episode_steps, "in_episode": self.in_episode}}
+
+    def load_checkpoint_state(self, saved: dict[str, Any]) -> None:
+        self.replay.load_state_dict(saved["replay"])
+        self.action_rng.bit_generator.state = saved["action_rng"]
+        self.agent.ctx.step = saved["updates"]
+        self.env.load_state_dict(saved["env"])
+        self.stacker._frames[:] = saved["stacker"]
+        self.state = LoopState(**saved["loop"])
+        for name, value in saved["episode"].items():
+            setattr(self, name, value)
+
+
+class StackedDQN:
+    """The members' online and target networks and optimiser, stacked along a leading axis.
+
+    :meth:`update` is :meth:`DQN.loss` and :meth:`DQN.update` with a member axis: the same
+    element-wise arithmetic, each member's loss its own mean over its batch, and the gradient of
+    their sum (each member's parameters receive exactly its own loss's gradient).
+    """
+
+    def __init__(self, agents: Sequence[DQN]):
+        first = agents[0]
+        self.config, self.device, self.memory_format = first.config, first.device, first.memory_format
+        self.online = stack_modules([agent.online for agent in agents])
+        self.target = stack_modules([agent.target for agent in agents])
+        for param in self.target.parameters():
+            param.requires_grad_(False)
+        if self.config.optimizer not in ("fused", "plasticlab"):
+            raise NotStackable(f"optimizer {self.config.optimizer!r} cannot update stacked seeds slice by slice")
+        self.optimizer = make_adamw(self.online.parameters(), self.config.optimizer, member_axis=True,
+                                    lr=self.config.lr, betas=(0.9, 0.999), eps=self.config.adam_eps, weight_decay=0.0)
+
+    @torch.no_grad()
+    def greedy_actions(self, obs: np.ndarray) -> np.ndarray:
+        """argmax_a Q(s, a) per member for one observation each: obs (S, C, H, W) → (S,)."""
+        values = self.online(torch.from_numpy(obs[:, None]).to(self.device))
+        return values[:, 0].argmax(dim=1).cpu().numpy()
+
+    def update(self, batches: Sequence[ReplayBatch]) -> tuple[torch.Tensor, torch.Tensor]:
+        """One gradient step for every member on its own batch; returns each member's loss (S,)
+        and new priorities (S, B)."""
+        def stacked(name: str) -> torch.Tensor:
+            return torch.from_numpy(np.stack([getattr(batch, name) for batch in batches])).to(self.device)
+
+        obs, next_obs, action = stacked("obs"), stacked("next_obs"), stacked("action")
+        returns, discount, weights = stacked("returns"), stacked("discount"), stacked("weights")
+        q = self.online(obs).gather(2, action[..., None]).squeeze(2)
+        with torch.no_grad():
+            next_target = self.target(next_obs)
+            if self.config.double:
+                best = self.online(next_obs).argmax(dim=2, keepdim=True)
+                next_value = next_target.gather(2, best).squeeze(2)
+            else:
+                next_value = next_target.max(dim=2).values
+            target = returns + discount * next_value
+        per_sample = F.smooth_l1_loss(q, target, reduction="none")
+        losses = torch.stack([row.mean() for row in (weights * per_sample).unbind(0)])
+        self.optimizer.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        self.optimizer.step()
+        return losses.detach(), (q - target).detach().abs()
+
+    def sync_target(self) -> None:
+        self.target.load_state_dict(self.online.state_dict())
+
+    def load_member(self, agent: DQN, member: int) -> None:
+        """Copy a member's slice into its solo agent's networks (before evaluating it)."""
+        agent.online.load_state_dict(member_state(self.online.state_dict(), member))
+        agent.target.load_state_dict(member_state(self.target.state_dict(), member))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"online": self.online.state_dict(), "target": self.target.state_dict(),
+                "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+
+
+def check_stackable(runs: Sequence[Any]) -> None:
+    """Raise :class:`NotStackable` naming why these runs cannot train as one batch."""
+    if len(runs) < 2:
+        raise NotStackable("a single seed")
+    first = runs[0]
+    if any(run.device != "cpu" for run in runs):
+        raise NotStackable("stacked agents run on the CPU only")
+    if any(run.config != first.config or run.study != first.study for run in runs):
+        raise NotStackable("the runs differ in their configs")
+    if len({run.seed for run in runs}) != len(runs):
+        raise NotStackable("a seed appears twice")
+    if interventions.normalise_spec(first.config["interventions"]):
+        raise NotStackable(f"interventions {first.config['interventions']!r} are not implemented per member")
+    if first.config["env"].get("suite") not in RESUMABLE_SUITES:
+        raise NotStackable(f"{first.config['env'].get('suite')} environments cannot be checkpointed mid-episode")
+
+
+def build_members(runs: Sequence[Any]) -> tuple[list[Member], StackedDQN]:
+    """Each member built as its solo run builds it (right after seeding with its seed)."""
+    check_stackable(runs)
+    members = []
+    for run in runs:
+        seed_everything(run.seed)
+        agent, env, eval_env, replay, stacker = build_agent(run)
+        if type(agent) is not DQN:
+            raise NotStackable(f"the {agent.name} agent is not implemented per member")
+        if agent.config.max_grad_norm is not None:
+            raise NotStackable("gradient clipping is not implemented per member")
+        if agent.config.learning_starts < agent.config.n_step:
+            raise NotStackable("learning_starts < n_step: members could start updating at different steps")
+        members.append(Member(run, agent, env, eval_env, replay, stacker,
+                              FrameStacker(stacker.frame_shape, stacker.stack), np.random.default_rng(run.seed),
+                              life_loss_is_terminal(run.config["env"])))
+    return members, StackedDQN([member.agent for member in members])
+
+
+def members_fingerprint(runs: Sequence[Any]) -> str:
+    return hashlib.sha256(" ".join(run_fingerprint(run) for run in runs).encode()).hexdigest()[:16]
+
+
+def members_checkpoint_dir(runs: Sequence[Any]) -> Any:
+    return runs[0].checkpoint_dir / "members"
+
+
+@preemption.safe_points()  # SIGTERM/SIGUSR1: checkpoint at the next step, then stop
+def train_members(runs: Sequence[Any], crash_after_checkpoints: int | None = None) -> list[pd.DataFrame]:
+    """Train ``runs`` (the seeds of one variant) together; one metrics frame per run, each equal
+    to what :func:`plasticlab.agents.loop.train_agent` returns for that run alone."""
+    runs = list(runs)
+    members, learner = build_members(runs)
+    protocol = Protocol.from_config(runs[0].config["protocol"])
+    config = learner.config
+    n_actions = members[0].agent.n_actions
+    fingerprint = members_fingerprint(runs)
+    directory = members_checkpoint_dir(runs)
+    step, pending_losses = 0, []
+    resumed = load_resumable_checkpoint(directory, fingerprint)
+    if resumed is not None:
+        _, saved = resumed
+        learner.load_state_dict(saved["learner"])
+        for member, member_saved in zip(members, saved["members"]):
+            member.load_checkpoint_state(member_saved)
+        step = saved["step"]
+        pending_losses = [torch.tensor(row) for row in saved["pending_losses"]]
+        log.info("resuming %d seeds at step %d", len(members), step)
+
+    checkpoints_written = 0
+    next_checkpoint = (step // protocol.checkpoint_every + 1) * protocol.checkpoint_every
+
+    def checkpoint() -> None:
+        nonlocal checkpoints_written
+        save_checkpoint(directory, step, {
+            "learner": learner.state_dict(), "members": [member.checkpoint_state() for member in members],
+            "step": step, "pending_losses": [row.tolist() for row in pending_losses], "fingerprint": fingerprint})
+        checkpoints_written += 1
+        if crash_after_checkpoints is not None and checkpoints_written >= crash_after_checkpoints:
+            log.warning("fault injection: killing this process after %d checkpoints", checkpoints_written)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def evaluate_member(index: int, member: Member) -> None:
+        learner.load_member(member.agent, index)
+        final = member.state.step >= protocol.steps and protocol.final_eval_episodes is not None
+        episodes = protocol.final_eval_episodes if final else protocol.eval_episodes
+        returns = evaluate(member.agent, member.eval_env, member.eval_stacker, episodes, member.run.seed,
+                           member.state.step // protocol.eval_every, protocol.eval_max_steps)
+        member.record("eval", {"eval_return": float(np.mean(returns))})
+        member.record("diagnostics", diagnostics(member.agent, member.replay, protocol.diagnostics_batch))
+
+    if step == 0 and not any(member.state.rows for member in members):
+        for index, member in enumerate(members):
+            evaluate_member(index, member)
+    seeds = ",".join(str(run.seed) for run in runs)
+    progress = tqdm(total=protocol.steps, initial=step, desc=f"{runs[0].study}/{runs[0].variant}/seeds={seeds}",
+                    unit="step", disable=None, mininterval=2.0)
+    while step < protocol.steps and any(member.active for member in members):
+        active = [member for member in members if member.active]
+        for member in active:
+            if not member.in_episode:
+                member.begin_episode()
+        epsilon = config.epsilon(step)
+        actions: dict[int, int] = {}
+        for index, member in enumerate(members):  # the solo run's draws, in its order
+            if member.active and epsilon > 0.0 and member.action_rng.random() < epsilon:
+                actions[index] = int(member.action_rng.integers(n_actions))
+        if len(actions) < len(active):
+            greedy = learner.greedy_actions(np.stack([member.obs for member in members]))
+        for index, member in enumerate(members):
+            if member.active:
+                action = actions[index] if index in actions else int(greedy[index])
+                member.env_step(action, protocol.steps, config.clip_rewards)
+        step += 1
+        progress.update(1)
+
+        if step >= config.learning_starts and step % config.update_every == 0:
+            beta = config.importance_sampling(step, protocol.steps) if config.prioritised else 0.0
+            for member in active:
+                member.last_batch = member.replay.sample(config.batch_size, beta)
+            losses, priorities = learner.update([member.last_batch for member in members])
+            for index, member in enumerate(members):
+                if not member.active:
+                    continue
+                if config.prioritised:
+                    member.replay.update_priorities(member.last_batch.indices, priorities[index].cpu().numpy())
+                member.agent.ctx.step += 1
+            pending_losses.append(losses)
+            if len(pending_losses) >= protocol.log_every_updates:
+                table = torch.stack(pending_losses)
+                pending_losses.clear()
+                for index, member in enumerate(members):
+                    if not member.active:
+                        continue
+                    mean_loss = float(table[:, index].contiguous().mean())
+                    if not math.isfinite(mean_loss):
+                        member.state.diverged = True
+                        log.error("seed %d, step %d: loss is %s; the run diverged and stops here",
+                                  member.run.seed, member.state.step, mean_loss)
+                        member.end_episode()
+                        continue
+                    member.record("train", {"loss": mean_loss})
+        if step >= config.learning_starts and step % config.target_update_env_steps == 0:
+            learner.sync_target()
+        if step % protocol.eval_every == 0 or step == protocol.steps:
+            for index, member in enumerate(members):
+                if member.active:
+                    evaluate_member(index, member)
+        for member in members:
+            if member.active and member.in_episode and (member.ended or step >= protocol.steps):
+                member.end_episode()
+        if (step >= next_checkpoint or preemption.requested()) and any(member.active for member in members):
+            checkpoint()
+            next_checkpoint = (step // protocol.checkpoint_every + 1) * protocol.checkpoint_every
+            preemption.stop_if_requested(f"step {step}")
+    progress.close()
+    frames = []
+    for index, member in enumerate(members):
+        if pending_losses and member.active:
+            # a non-finite loss since the last log point also counts
+            member.state.diverged = not math.isfinite(float(torch.stack(pending_losses)[:, index].contiguous().mean()))
+        member.record("summary", {"diverged": float(member.state.diverged), "updates": float(member.agent.ctx.step)})
+        frames.append(metrics_frame(member.run, member.state.rows))
+    return frames

@@ -1,0 +1,175 @@
+"""Seeds of one agent variant trained together (stacked networks, lock-step environments) compute
+exactly what each seed computes alone: metrics equal row for row, bit for bit, also across a
+SIGKILL and a restart, and one member's divergence touches no other member."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from plasticlab import studies
+from plasticlab.agents import members as members_module
+from plasticlab.agents.loop import train_agent
+from plasticlab.agents.members import NotStackable, check_stackable, train_members
+from plasticlab.envs import make_env
+from plasticlab.studies.base import RunSpec
+from plasticlab.supervised.stacking import StackedConv2d, grouped_conv_is_exact
+
+VARIANT = "minatar_breakout.none"
+
+
+def dqn_config(**agent_options) -> dict:
+    """A short MinAtar DQN run that learns, logs losses, evaluates and copies its target."""
+    options = {"stack": 1, "lr": 1e-3, "learning_starts": 60, "update_every": 2, "batch_size": 16,
+               "target_update_env_steps": 50, "epsilon_decay_steps": 100, "epsilon_end": 0.1, "eval_epsilon": 0.05}
+    options.update(agent_options)
+    return {
+        "agent": "dqn", "agent_options": options,
+        "model": {"name": "qnet", "torso": "minatar", "hidden": 16, "pixel_scale": 1.0},
+        "protocol": {"steps": 300, "eval_every": 100, "eval_episodes": 2, "eval_max_steps": 40, "checkpoint_every": 100,
+                     "log_every_updates": 10, "diagnostics_batch": 32},
+        "env": {"suite": "minatar", "game": "breakout", "max_episode_steps": 120},
+        "interventions": "none", "variant": VARIANT,
+    }
+
+
+def runs_of(config: dict, root: Path, seeds=(0, 1, 2), prefix: str = "") -> list[RunSpec]:
+    return [RunSpec("injection", VARIANT, seed, config, root / f"{prefix}seed={seed}") for seed in seeds]
+
+
+@pytest.mark.parametrize("options", [{}, {"double": True, "prioritised": True, "n_step": 3}],
+                         ids=["dqn", "double-prioritised-3step"])
+def test_every_member_equals_its_solo_run(tmp_path, options):
+    config = dqn_config(**options)
+    stacked = train_members(runs_of(config, tmp_path, prefix="stacked-"))
+    for run, frame in zip(runs_of(config, tmp_path, prefix="solo-"), stacked):
+        solo = train_agent(run)
+        assert (solo["metric"] == "loss").sum() >= 10 and (solo["phase"] == "eval").sum() == 4
+        assert (solo["metric"] == "episode_return").any()
+        pd.testing.assert_frame_equal(frame, solo, check_exact=True)
+    # the seeds differ from one another (each member drew its own randomness)
+    losses = [frame.loc[frame["metric"] == "loss", "value"].to_numpy() for frame in stacked]
+    assert not np.array_equal(losses[0], losses[1])
+
+
+def test_one_diverging_member_leaves_the_others_untouched(tmp_path, monkeypatch):
+    config = dqn_config()
+    build = members_module.build_members
+
+    def poisoned(runs):
+        members, learner = build(runs)
+        with torch.no_grad():
+            next(learner.online.parameters())[1].fill_(float("nan"))  # member 1's first weights
+        return members, learner
+
+    monkeypatch.setattr(members_module, "build_members", poisoned)
+    frames = train_members(runs_of(config, tmp_path))
+    summaries = [frame[frame["phase"] == "summary"].set_index("metric")["value"] for frame in frames]
+    assert [summary["diverged"] for summary in summaries] == [0.0, 1.0, 0.0]
+    assert frames[1]["step"].max() < config["protocol"]["steps"]
+    assert not (frames[1]["metric"] == "loss").any()  # its first log point was non-finite
+    for seed in (0, 2):
+        solo = train_agent(runs_of(config, tmp_path, seeds=(seed,), prefix="solo-")[0])
+        pd.testing.assert_frame_equal(frames[seed], solo, check_exact=True)
+
+
+class Killed(Exception):
+    """Stands in for the SIGKILL of fault injection (the checkpoint is on disk before it)."""
+
+
+def test_a_killed_stacked_job_resumes_to_the_metrics_of_the_solo_runs(tmp_path, monkeypatch, caplog):
+    """The job is killed mid-episode (checkpoints land on step boundaries), restarted through the
+    study's ``train_seeds`` (what ``plasticlab train --seed 0 1`` calls), and each seed's metrics
+    equal its uninterrupted solo run's."""
+    config = dqn_config()
+    study = studies.get("injection")
+
+    def kill(pid, signum):
+        assert pid == os.getpid() and signum == signal.SIGKILL
+        raise Killed
+
+    monkeypatch.setattr(members_module.os, "kill", kill)
+    with pytest.raises(Killed):
+        list(study.train_seeds(runs_of(config, tmp_path, seeds=(0, 1)), crash_after_checkpoints=2))
+    with caplog.at_level("INFO"):
+        resumed = list(study.train_seeds(runs_of(config, tmp_path, seeds=(0, 1))))
+    assert "resuming 2 seeds at step 200" in caplog.text and "trained the 2 seeds together" in caplog.text
+    for run, frame in resumed:
+        solo = study.train(runs_of(config, tmp_path, seeds=(run.seed,), prefix="solo-")[0])
+        pd.testing.assert_frame_equal(frame, solo, check_exact=True)
+
+
+def test_a_minatar_game_resumes_mid_episode_from_its_saved_state():
+    env = make_env({"suite": "minatar", "game": "space_invaders"})
+    env.reset(seed=7)
+    rng = np.random.default_rng(0)
+    for action in rng.integers(6, size=40):
+        env.step(int(action))
+    saved = env.state_dict()
+    actions = rng.integers(6, size=60)
+    first = [env.step(int(action)) for action in actions]
+    other = make_env({"suite": "minatar", "game": "space_invaders"})
+    other.reset(seed=123)
+    other.load_state_dict(saved)
+    second = [other.step(int(action)) for action in actions]
+    for (frame_a, *rest_a), (frame_b, *rest_b) in zip(first, second):
+        assert np.array_equal(frame_a, frame_b) and rest_a == rest_b
+    with pytest.raises(ValueError, match="breakout"):
+        make_env({"suite": "minatar", "game": "breakout"}).load_state_dict(saved)
+
+
+@pytest.mark.parametrize("batch", [1, 32])
+@pytest.mark.parametrize("memory_format", [torch.channels_last, torch.contiguous_format], ids=["nhwc", "nchw"])
+def test_a_stacked_convolution_is_each_member_s_convolution_bit_for_bit(batch, memory_format):
+    """Grouped where that is exact (e.g. channels-last update batches), member by member otherwise."""
+    torch.manual_seed(0)
+    convs = [nn.Conv2d(4, 16, 3).to(memory_format=memory_format) for _ in range(3)]
+    stacked = StackedConv2d(convs, memory_format)
+    x = torch.randn(3, batch, 4, 10, 10)
+    out = stacked(x)
+    out.square().sum().backward()
+    for member, conv in enumerate(convs):
+        solo = conv(x[member].contiguous(memory_format=memory_format))
+        solo.square().sum().backward()
+        assert torch.equal(out[member], solo)
+        assert torch.equal(stacked.weight.grad[member], conv.weight.grad)
+        assert torch.equal(stacked.bias.grad[member], conv.bias.grad)
+    # the exactness check itself compares against independent per-member convolutions
+    assert isinstance(grouped_conv_is_exact(convs[0], 3, (batch, 4, 10, 10), True, memory_format), bool)
+
+
+def test_runs_that_cannot_train_stacked_are_named_and_trained_one_by_one(tmp_path, caplog):
+    config = dqn_config()
+    with pytest.raises(NotStackable, match="interventions"):
+        check_stackable(runs_of({**config, "interventions": [{"name": "plasticity_injection", "at_step": 10}]}, tmp_path))
+    with pytest.raises(NotStackable, match="ale environments"):
+        check_stackable(runs_of({**config, "env": {"suite": "ale", "game": "breakout"}}, tmp_path))
+    with pytest.raises(NotStackable, match="differ"):
+        check_stackable([*runs_of(config, tmp_path, seeds=(0,)), *runs_of(dqn_config(lr=1e-4), tmp_path, seeds=(1,))])
+    with pytest.raises(NotStackable, match="single seed"):
+        check_stackable(runs_of(config, tmp_path, seeds=(0,)))
+    der = {**config, "agent": "der", "agent_options": {"stack": 1, "learning_starts": 60, "n_step": 3},
+           "model": {"name": "qnet", "torso": "minatar", "hidden": 16, "head": "dueling", "noisy": True, "atoms": 51,
+                     "pixel_scale": 1.0}}
+    der["protocol"] = {**config["protocol"], "steps": 80}
+    study = studies.get("hare_tortoise")
+    with caplog.at_level("INFO"):
+        trained = list(study.train_seeds(runs_of(der, tmp_path, seeds=(0, 1))))
+    assert "one by one" in caplog.text
+    assert [run.seed for run, _ in trained] == [0, 1]
+    pd.testing.assert_frame_equal(trained[1][1], study.train(runs_of(der, tmp_path, seeds=(1,), prefix="solo-")[0]),
+                                  check_exact=True)
+
+
+def test_the_stacked_learner_refuses_per_tensor_optimisers(tmp_path):
+    with pytest.raises(NotStackable, match="optimizer"):
+        members_module.build_members(runs_of(dqn_config(optimizer="torch"), tmp_path, seeds=(0, 1)))
+    with pytest.raises(NotStackable, match="clipping"):
+        members_module.build_members(runs_of(dqn_config(max_grad_norm=10.0), tmp_path, seeds=(0, 1)))
