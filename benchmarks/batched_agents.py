@@ -76,6 +76,10 @@ def main() -> None:
     best = {"sequential": float("inf"), "stacked": float("inf"), "two processes": float("inf")}
     equal = True
     context = multiprocessing.get_context("spawn")
+    warmup = run_config(args.study, args.variant, 600, 200)
+    with tempfile.TemporaryDirectory() as out:  # kernels' first-call costs out of the timing, as in the pool below
+        train_members([RunSpec("bench", warmup["variant"], seed, warmup, Path(out) / f"w{seed}") for seed in (100, 101)])
+        train_agent(RunSpec("bench", warmup["variant"], 102, warmup, Path(out) / "w102"))
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as out:
             root = Path(out)

@@ -96,6 +96,7 @@ def test_a_killed_stacked_job_resumes_to_the_metrics_of_the_solo_runs(tmp_path, 
         raise Killed
 
     monkeypatch.setattr(members_module.os, "kill", kill)
+    monkeypatch.setattr(members_module, "MIN_SEEDS", 2)
     with pytest.raises(Killed):
         list(study.train_seeds(runs_of(config, tmp_path, seeds=(0, 1)), crash_after_checkpoints=2))
     with caplog.at_level("INFO"):
@@ -159,7 +160,14 @@ def test_runs_that_cannot_train_stacked_are_named_and_trained_one_by_one(tmp_pat
            "model": {"name": "qnet", "torso": "minatar", "hidden": 16, "head": "dueling", "noisy": True, "atoms": 51,
                      "pixel_scale": 1.0}}
     der["protocol"] = {**config["protocol"], "steps": 80}
+    with pytest.raises(NotStackable, match="der agent"):
+        members_module.build_members(runs_of(der, tmp_path, seeds=(0, 1, 2)))
     study = studies.get("hare_tortoise")
+    with caplog.at_level("INFO"):
+        list(studies.get("injection").train_seeds(runs_of({**config, "protocol": {**config["protocol"], "steps": 20}},
+                                                          tmp_path, seeds=(0, 1), prefix="few-")))
+    assert f"2 seeds: stacking pays from {members_module.MIN_SEEDS} on" in caplog.text
+    caplog.clear()
     with caplog.at_level("INFO"):
         trained = list(study.train_seeds(runs_of(der, tmp_path, seeds=(0, 1))))
     assert "one by one" in caplog.text
