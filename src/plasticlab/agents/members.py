@@ -23,9 +23,12 @@ mid-episode then, so each environment's state is saved with it) into the first r
 directory (``checkpoints/members``) under a fingerprint of every member's run config;
 SIGTERM/SIGUSR1 checkpoint at the next step and stop. A restarted job resumes to the same metrics.
 
-What stacks (else :class:`NotStackable`, and the study trains the seeds one by one): DQN on the
-CPU, MinAtar environments, no intervention, no gradient clipping, the ``fused`` or ``plasticlab``
-optimiser, and a network of linear, convolution, flatten and element-wise layers.
+Noisy nets (DER) draw per member from a generator holding the member's solo torch RNG state
+(``agents.member_layers``), only in the passes its solo run makes.
+
+What stacks (else :class:`NotStackable`, and the study trains the seeds one by one): DQN and DER on
+the CPU, MinAtar environments, no intervention, the ``fused`` or ``plasticlab`` optimiser, and a
+network of linear (noisy or not), convolution, flatten, dueling and element-wise layers.
 """
 
 from __future__ import annotations
@@ -45,7 +48,10 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from plasticlab import interventions
+from plasticlab.agents.der import DER
+from plasticlab.agents.distributional import categorical_projection
 from plasticlab.agents.dqn import DQN
+from plasticlab.agents.member_layers import MemberNoise, attach_noise
 from plasticlab.agents.loop import (LoopState, Protocol, _episode_seed, build_agent, diagnostics, evaluate,
                                     metrics_frame)
 from plasticlab.agents.replay import FrameReplay, FrameStacker, ReplayBatch
@@ -79,6 +85,7 @@ class Member:
     eval_stacker: FrameStacker
     action_rng: np.random.Generator
     life_loss_terminal: bool
+    generator: torch.Generator  # the torch draws of its solo run (noisy nets), from its state after building
     state: LoopState = field(default_factory=LoopState)
     obs: np.ndarray | None = None
     lives: int = 0
@@ -124,6 +131,7 @@ class Member:
 
     def checkpoint_state(self) -> dict[str, Any]:
         return {"replay": self.replay.state_dict(), "action_rng": self.action_rng.bit_generator.state,
+                "generator": self.generator.get_state(),
                 "updates": self.agent.ctx.step, "env": self.env.state_dict(),
                 "stacker": self.stacker._frames.copy(),
                 "loop": {"step": self.state.step, "episode": self.state.episode, "rows": self.state.rows,
@@ -134,6 +142,7 @@ class Member:
     def load_checkpoint_state(self, saved: dict[str, Any]) -> None:
         self.replay.load_state_dict(saved["replay"])
         self.action_rng.bit_generator.state = saved["action_rng"]
+        self.generator.set_state(saved["generator"])
         self.agent.ctx.step = saved["updates"]
         self.env.load_state_dict(saved["env"])
         self.stacker._frames[:] = saved["stacker"]
@@ -142,30 +151,49 @@ class Member:
             setattr(self, name, value)
 
 
-class StackedDQN:
+class StackedAgent:
     """The members' online and target networks and optimiser, stacked along a leading axis.
 
-    :meth:`update` is :meth:`DQN.loss` and :meth:`DQN.update` with a member axis: the same
-    element-wise arithmetic, each member's loss its own mean over its batch, and the gradient of
-    their sum (each member's parameters receive exactly its own loss's gradient).
+    :meth:`update` is the agent's ``loss`` and :meth:`DQN.update` with a member axis (the losses
+    in :data:`STACKED_LOSSES`): the same element-wise arithmetic, each member's loss its own mean
+    over its batch, the gradient of their sum (each member's parameters receive exactly its own
+    loss's gradient), gradient-norm clipping per member, one AdamW step updating each member's
+    slice as a tensor of its own.
     """
 
-    def __init__(self, agents: Sequence[DQN]):
+    def __init__(self, agents: Sequence[DQN], generators: Sequence[torch.Generator]):
         first = agents[0]
-        self.config, self.device, self.memory_format = first.config, first.device, first.memory_format
+        self.agent = first  # config, action count, support: the same for every member
+        self.config, self.device = first.config, first.device
         self.online = stack_modules([agent.online for agent in agents])
         self.target = stack_modules([agent.target for agent in agents])
         for param in self.target.parameters():
             param.requires_grad_(False)
+        self.noise = MemberNoise(generators)
+        attach_noise(self.online, self.noise)
+        attach_noise(self.target, self.noise)
         if self.config.optimizer not in ("fused", "plasticlab"):
             raise NotStackable(f"optimizer {self.config.optimizer!r} cannot update stacked seeds slice by slice")
         self.optimizer = make_adamw(self.online.parameters(), self.config.optimizer, member_axis=True,
                                     lr=self.config.lr, betas=(0.9, 0.999), eps=self.config.adam_eps, weight_decay=0.0)
 
+    def q_values(self, net: torch.nn.Module, obs: torch.Tensor) -> torch.Tensor:
+        """Q(s, ·) per member: (S, B, ...) observations → (S, B, A), as the agent's ``q_values``."""
+        values = net(obs)
+        if isinstance(self.agent, DER):
+            probs = values.view(*values.shape[:2], self.agent.n_actions, self.agent.atoms).softmax(dim=-1)
+            return (probs * self.agent.support).sum(dim=-1)
+        return values
+
     @torch.no_grad()
-    def greedy_actions(self, obs: np.ndarray) -> np.ndarray:
-        """argmax_a Q(s, a) per member for one observation each: obs (S, C, H, W) → (S,)."""
-        values = self.online(torch.from_numpy(obs[:, None]).to(self.device))
+    def greedy_actions(self, obs: np.ndarray, drawing: Sequence[bool]) -> np.ndarray:
+        """argmax_a Q(s, a) per member for one observation each: obs (S, C, H, W) → (S,). Only the
+        ``drawing`` members make this pass in their solo runs, so only they draw noise."""
+        self.noise.drawing = list(drawing)
+        try:
+            values = self.q_values(self.online, torch.from_numpy(obs[:, None]).to(self.device))
+        finally:
+            self.noise.drawing = [True] * len(self.noise.generators)
         return values[:, 0].argmax(dim=1).cpu().numpy()
 
     def update(self, batches: Sequence[ReplayBatch]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -174,23 +202,25 @@ class StackedDQN:
         def stacked(name: str) -> torch.Tensor:
             return torch.from_numpy(np.stack([getattr(batch, name) for batch in batches])).to(self.device)
 
-        obs, next_obs, action = stacked("obs"), stacked("next_obs"), stacked("action")
-        returns, discount, weights = stacked("returns"), stacked("discount"), stacked("weights")
-        q = self.online(obs).gather(2, action[..., None]).squeeze(2)
-        with torch.no_grad():
-            next_target = self.target(next_obs)
-            if self.config.double:
-                best = self.online(next_obs).argmax(dim=2, keepdim=True)
-                next_value = next_target.gather(2, best).squeeze(2)
-            else:
-                next_value = next_target.max(dim=2).values
-            target = returns + discount * next_value
-        per_sample = F.smooth_l1_loss(q, target, reduction="none")
-        losses = torch.stack([row.mean() for row in (weights * per_sample).unbind(0)])
+        batch = {name: stacked(name) for name in ("obs", "next_obs", "action", "returns", "discount", "weights")}
+        per_sample, priorities = STACKED_LOSSES[type(self.agent)](self, batch)
+        losses = torch.stack([row.mean() for row in (batch["weights"] * per_sample).unbind(0)])
         self.optimizer.zero_grad(set_to_none=True)
         losses.sum().backward()
+        if self.config.max_grad_norm is not None:
+            self._clip_grad_norms(self.config.max_grad_norm)
         self.optimizer.step()
-        return losses.detach(), (q - target).detach().abs()
+        return losses.detach(), priorities
+
+    @torch.no_grad()
+    def _clip_grad_norms(self, max_norm: float) -> None:
+        """``nn.utils.clip_grad_norm_`` member by member: each member's total norm over its own
+        gradient slices (copied to memory of their own, as its solo tensors), the same coefficient."""
+        grads = [param.grad for param in self.online.parameters() if param.grad is not None]
+        for member in range(len(self.noise.generators)):
+            total = torch.nn.utils.get_total_norm([grad[member].clone() for grad in grads])
+            coefficient = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+            torch._foreach_mul_([grad[member] for grad in grads], coefficient)
 
     def sync_target(self) -> None:
         self.target.load_state_dict(self.online.state_dict())
@@ -210,6 +240,43 @@ class StackedDQN:
         self.optimizer.load_state_dict(state["optimizer"])
 
 
+def dqn_loss(learner: StackedAgent, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """:meth:`DQN.loss` with a member axis: per-sample Huber loss (S, B) and priorities (S, B)."""
+    q = learner.online(batch["obs"]).gather(2, batch["action"][..., None]).squeeze(2)
+    with torch.no_grad():
+        next_target = learner.target(batch["next_obs"])
+        if learner.config.double:
+            best = learner.online(batch["next_obs"]).argmax(dim=2, keepdim=True)
+            next_value = next_target.gather(2, best).squeeze(2)
+        else:
+            next_value = next_target.max(dim=2).values
+        target = batch["returns"] + batch["discount"] * next_value
+    per_sample = F.smooth_l1_loss(q, target, reduction="none")
+    return per_sample, (q - target).detach().abs()
+
+
+def der_loss(learner: StackedAgent, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """:meth:`DER.loss` with a member axis: the network passes in the solo order (online on s,
+    online on s' for the Double-Q choice, target on s'), the projection row by row on (S·B) rows."""
+    agent = learner.agent
+    members, size = batch["action"].shape
+    logits = learner.online(batch["obs"]).view(members, size, agent.n_actions, agent.atoms)
+    chosen = logits.gather(2, batch["action"][:, :, None, None].expand(members, size, 1, agent.atoms)).squeeze(2)
+    log_probs = F.log_softmax(chosen, dim=-1)
+    with torch.no_grad():
+        best = learner.q_values(learner.online, batch["next_obs"]).argmax(dim=2)
+        next_probs = learner.target(batch["next_obs"]).view(members, size, agent.n_actions, agent.atoms).softmax(dim=-1)
+        selected = next_probs.gather(2, best[:, :, None, None].expand(members, size, 1, agent.atoms)).squeeze(2)
+        target = categorical_projection(selected.reshape(members * size, agent.atoms),
+                                        batch["returns"].reshape(-1), batch["discount"].reshape(-1), agent.support)
+    per_sample = -(target.view(members, size, agent.atoms) * log_probs).sum(dim=-1)
+    return per_sample, per_sample.detach()
+
+
+# The agents whose seeds stack, with their loss on a member axis.
+STACKED_LOSSES = {DQN: dqn_loss, DER: der_loss}
+
+
 def check_stackable(runs: Sequence[Any]) -> None:
     """Raise :class:`NotStackable` naming why these runs cannot train as one batch."""
     if len(runs) < 2:
@@ -227,23 +294,23 @@ def check_stackable(runs: Sequence[Any]) -> None:
         raise NotStackable(f"{first.config['env'].get('suite')} environments cannot be checkpointed mid-episode")
 
 
-def build_members(runs: Sequence[Any]) -> tuple[list[Member], StackedDQN]:
+def build_members(runs: Sequence[Any]) -> tuple[list[Member], StackedAgent]:
     """Each member built as its solo run builds it (right after seeding with its seed)."""
     check_stackable(runs)
     members = []
     for run in runs:
         seed_everything(run.seed)
         agent, env, eval_env, replay, stacker = build_agent(run)
-        if type(agent) is not DQN:
+        if type(agent) not in STACKED_LOSSES:
             raise NotStackable(f"the {agent.name} agent is not implemented per member")
-        if agent.config.max_grad_norm is not None:
-            raise NotStackable("gradient clipping is not implemented per member")
         if agent.config.learning_starts < agent.config.n_step:
             raise NotStackable("learning_starts < n_step: members could start updating at different steps")
+        generator = torch.Generator()
+        generator.set_state(torch.get_rng_state())
         members.append(Member(run, agent, env, eval_env, replay, stacker,
                               FrameStacker(stacker.frame_shape, stacker.stack), np.random.default_rng(run.seed),
-                              life_loss_is_terminal(run.config["env"])))
-    return members, StackedDQN([member.agent for member in members])
+                              life_loss_is_terminal(run.config["env"]), generator))
+    return members, StackedAgent([member.agent for member in members], [member.generator for member in members])
 
 
 def members_fingerprint(runs: Sequence[Any]) -> str:
@@ -290,13 +357,17 @@ def train_members(runs: Sequence[Any], crash_after_checkpoints: int | None = Non
             os.kill(os.getpid(), signal.SIGKILL)
 
     def evaluate_member(index: int, member: Member) -> None:
+        """The solo code on the member's solo networks, drawing from its own torch generator (the
+        diagnostics' forward pass draws noisy-net noise, as in its solo run)."""
         learner.load_member(member.agent, index)
         final = member.state.step >= protocol.steps and protocol.final_eval_episodes is not None
         episodes = protocol.final_eval_episodes if final else protocol.eval_episodes
+        torch.set_rng_state(member.generator.get_state())
         returns = evaluate(member.agent, member.eval_env, member.eval_stacker, episodes, member.run.seed,
                            member.state.step // protocol.eval_every, protocol.eval_max_steps)
         member.record("eval", {"eval_return": float(np.mean(returns))})
         member.record("diagnostics", diagnostics(member.agent, member.replay, protocol.diagnostics_batch))
+        member.generator.set_state(torch.get_rng_state())
 
     if step == 0 and not any(member.state.rows for member in members):
         for index, member in enumerate(members):
@@ -315,7 +386,8 @@ def train_members(runs: Sequence[Any], crash_after_checkpoints: int | None = Non
             if member.active and epsilon > 0.0 and member.action_rng.random() < epsilon:
                 actions[index] = int(member.action_rng.integers(n_actions))
         if len(actions) < len(active):
-            greedy = learner.greedy_actions(np.stack([member.obs for member in members]))
+            greedy = learner.greedy_actions(np.stack([member.obs for member in members]),
+                                            [member.active and index not in actions for index, member in enumerate(members)])
         for index, member in enumerate(members):
             if member.active:
                 action = actions[index] if index in actions else int(greedy[index])

@@ -103,9 +103,11 @@ class DuelingHead(nn.Module):
         return DuelingHead(in_features, self.n_actions, self.atoms, self.hidden, self.noisy, self.sigma0)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        value = self.value(z).view(-1, 1, self.atoms)
-        advantage = self.advantage(z).view(-1, self.n_actions, self.atoms)
-        return (value + advantage - advantage.mean(dim=1, keepdim=True)).flatten(1)
+        # leading axes kept as they come: (B, F) → (B, A·atoms), and stacked seeds' (S, B, F) → (S, B, A·atoms)
+        lead = z.shape[:-1]
+        value = self.value(z).view(*lead, 1, self.atoms)
+        advantage = self.advantage(z).view(*lead, self.n_actions, self.atoms)
+        return (value + advantage - advantage.mean(dim=-2, keepdim=True)).flatten(-2)
 
 
 # Convolutional torsos by name: (out_channels, kernel, stride) per layer.

@@ -28,6 +28,7 @@ Stacked layers subclass the layer they stack, so interventions that look for "th
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -112,13 +113,19 @@ class StackedLinear(nn.Linear):
         self.bias = _stack_parameter([layer.bias for layer in layers])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if batched_linear_is_exact(self.members, x.shape[1], self.in_features, self.out_features, self.bias is not None):
-            return _BatchedLinear.apply(x, self.weight, self.bias)
-        # member by member, each slice copied to memory of its own: BLAS can round a product
-        # differently when a matrix does not start on an aligned address, as a slice need not
-        biases = self.bias.unbind(0) if self.bias is not None else [None] * self.members
-        return torch.stack([F.linear(xm.clone(), wm.clone(), None if bm is None else bm.clone())
-                            for xm, wm, bm in zip(x.unbind(0), self.weight.unbind(0), biases)])
+        return stacked_linear(x, self.weight, self.bias)
+
+
+def stacked_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``F.linear`` per member: x (S, B, in), weight (S, out, in), bias (S, out) or None."""
+    members, outputs, inputs = weight.shape
+    if batched_linear_is_exact(members, x.shape[1], inputs, outputs, bias is not None):
+        return _BatchedLinear.apply(x, weight, bias)
+    # member by member, each slice copied to memory of its own: BLAS can round a product
+    # differently when a matrix does not start on an aligned address, as a slice need not
+    biases = bias.unbind(0) if bias is not None else [None] * members
+    return torch.stack([F.linear(xm.clone(), wm.clone(), None if bm is None else bm.clone())
+                        for xm, wm, bm in zip(x.unbind(0), weight.unbind(0), biases)])
 
 
 class StackedLayerNorm(nn.LayerNorm):
@@ -232,6 +239,12 @@ class StackedConv2d(nn.Conv2d):
 _LEAVES = {nn.Linear: StackedLinear, nn.LayerNorm: StackedLayerNorm, nn.Flatten: StackedFlatten,
            nn.Conv2d: StackedConv2d}
 _ELEMENTWISE = tuple(ACTIVATIONS.values()) + (nn.Identity, ToFloat)
+
+
+def register_stacker(layer: type[nn.Module], stacker: Any) -> None:
+    """Stack ``layer`` with ``stacker(members)`` (an exact subclass match, as for the built-ins);
+    the agents register their noisy layers this way."""
+    _LEAVES[layer] = stacker
 
 
 def stack_modules(members: list[nn.Module]) -> nn.Module:
