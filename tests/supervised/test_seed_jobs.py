@@ -86,8 +86,7 @@ def test_stacked_snapshots_equal_solo_snapshots(tmp_path, default_config, study_
         solo = sorted((tmp_path / "solo" / f"seed={seed}" / "snapshots").iterdir())
         assert [p.name for p in job] == [p.name for p in solo] and len(job) == 3
         for a, b in zip(job, solo):
-            left, right = torch.load(a, weights_only=False), torch.load(b, weights_only=False)
-            assert left["sha256"] == right["sha256"]
+            assert a.read_bytes()[:100].startswith(b"plasticlab-checkpoint/2 ") and a.read_bytes() == b.read_bytes()
 
 
 class _StopAt(Intervention):
