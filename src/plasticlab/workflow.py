@@ -59,7 +59,8 @@ def job_shape(config: dict[str, Any], rule: str) -> JobShape:
     return JobShape(
         rule=rule, studies=tuple(members), per_variant_seeds=seeds,
         threads=int(config.get("threads_per_run", 1)) if first.accelerated else 1,
-        mem_mb=int(first.run_resources["mem_mb"]), runtime=int(first.run_resources["runtime"]) * runs_per_job,
+        mem_mb=max(studies.get(name).job_mem_mb(config["studies"][name], runs_per_job) for name in members),
+        runtime=int(first.run_resources["runtime"]) * runs_per_job,
         gpu=1 if device.startswith("cuda") else 0, group=first.job_group, device=device,
     )
 

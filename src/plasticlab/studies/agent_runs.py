@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 RUN_KEYS = ("agent", "agent_options", "model", "protocol")
 SCORE_LABEL = "normalised score (0 = random play; 1 = human on Atari, the reference score on MinAtar)"
 SMOKE_TITLE = "SMOKE TEST, the plain agent is not above random play: "
+# Memory of an agent process besides its replay: torch, networks, optimiser, environments, metrics
+# (a paper-config DER run on Atari peaked at 0.5 GB on the CPU; the rest is room for CUDA's host-side context).
+PROCESS_MB = 3000
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +78,7 @@ class AgentStudy(Study):
     baseline: ClassVar[str] = "none"
     train_rule = "train_agent"  # one rule trains every agent study (rule name kept for profiles and users)
     batches_seeds = True  # seeds of a variant one after another in one job (start-up paid once)
-    run_resources = {"mem_mb": 16000, "runtime": 720}  # replay of 100k-1M frames; Atari-100k on one GPU is hours
+    run_resources = {"mem_mb": 16000, "runtime": 720}  # runtime: Atari-100k on one GPU is hours; memory: job_mem_mb
     # extra (variant, reference) IQM differences a claim needs besides "variant − baseline"
     comparisons: ClassVar[tuple[tuple[str, str], ...]] = ()
     figures = ("aggregates.png", "sample_efficiency.png", "per_game.png", "improvement.png",
@@ -128,6 +131,24 @@ class AgentStudy(Study):
             except (KeyError, ValueError) as error:
                 message = error.args[0] if error.args else str(error)
                 raise type(error)(f"{where}: {message}") from None
+
+    def job_mem_mb(self, study_config: dict[str, Any], runs_per_job: int) -> int:
+        """The largest replay among the study's runs (``agents.memory``), twice (a resumed run
+        holds its replay and the checkpoint it is read from), for every seed a job holds at once
+        (all of them when it can stack them, else one), plus :data:`PROCESS_MB` for the process."""
+        import dataclasses
+
+        from plasticlab.agents import get_agent
+        from plasticlab.agents.members import MIN_SEEDS
+        from plasticlab.agents.memory import run_replay_bytes
+
+        largest = 0
+        for variant in self.variants(study_config):
+            config = self.run_config(study_config, variant)
+            defaults = {field.name: field.default for field in dataclasses.fields(get_agent(config["agent"]).config_class)}
+            largest = max(largest, run_replay_bytes(config, defaults))
+        held = runs_per_job if runs_per_job >= MIN_SEEDS else 1
+        return PROCESS_MB + held * int(np.ceil(2 * largest / 2**20))
 
     def train(self, run: RunSpec, crash_after_checkpoints: int | None = None) -> pd.DataFrame:
         from plasticlab.agents.loop import train_agent

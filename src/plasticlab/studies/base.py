@@ -84,6 +84,11 @@ class Study:
                              f"(a job per variant), got {per_job}: each seed of {self.name} writes its own run "
                              "directory, so a job covers one seed or all of them")
 
+    def job_mem_mb(self, study_config: dict[str, Any], runs_per_job: int) -> int:
+        """Memory (MB) a training job of ``runs_per_job`` seeds asks for; seeds trained one after
+        another need no more than one run does."""
+        return int(self.run_resources["mem_mb"])
+
     def variants(self, study_config: dict[str, Any]) -> list[str]:
         """Names of the runs' variants (one run directory each, per seed)."""
         return list(study_config["variants"])
