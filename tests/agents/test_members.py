@@ -168,8 +168,6 @@ def test_runs_that_cannot_train_stacked_are_named_and_trained_one_by_one(tmp_pat
     config = dqn_config()
     with pytest.raises(NotStackable, match="interventions"):
         check_stackable(runs_of({**config, "interventions": [{"name": "plasticity_injection", "at_step": 10}]}, tmp_path))
-    with pytest.raises(NotStackable, match="ale environments"):
-        check_stackable(runs_of({**config, "env": {"suite": "ale", "game": "breakout"}}, tmp_path))
     with pytest.raises(NotStackable, match="differ"):
         check_stackable([*runs_of(config, tmp_path, seeds=(0,)), *runs_of(dqn_config(lr=1e-4), tmp_path, seeds=(1,))])
     with pytest.raises(NotStackable, match="single seed"):
@@ -197,3 +195,33 @@ def test_runs_that_cannot_train_stacked_are_named_and_trained_one_by_one(tmp_pat
 def test_the_stacked_learner_refuses_per_tensor_optimisers(tmp_path):
     with pytest.raises(NotStackable, match="optimizer"):
         members_module.build_members(runs_of(dqn_config(optimizer="torch"), tmp_path, seeds=(0, 1)))
+
+
+def test_stacked_atari_seeds_resume_mid_episode_by_replaying_the_episode(tmp_path, monkeypatch):
+    """ALE saves no state of its own: a killed stacked job rebuilds each game by replaying the
+    episode's actions from its seed, and every seed still ends with its solo run's metrics."""
+    config = der_config(learning_starts=40, update_every=4, batch_size=8, stack=4)
+    config.update(env={"suite": "ale", "game": "Breakout"},
+                  model={"name": "qnet", "torso": "der", "hidden": 16, "head": "dueling", "noisy": True, "atoms": 51})
+    config["protocol"] = {**config["protocol"], "steps": 100, "eval_every": 50, "eval_episodes": 1,
+                          "eval_max_steps": 30, "checkpoint_every": 40, "log_every_updates": 2}
+    replayed = []
+    load = members_module.Member.load_checkpoint_state
+
+    def load_and_count(member, saved):
+        replayed.append(len(saved["episode_actions"]) if saved["env"] is None else 0)
+        load(member, saved)
+
+    def kill(pid, signum):
+        raise Killed
+
+    monkeypatch.setattr(members_module.os, "kill", kill)
+    monkeypatch.setattr(members_module.Member, "load_checkpoint_state", load_and_count)
+    with pytest.raises(Killed):
+        train_members(runs_of(config, tmp_path, seeds=(0, 1)), crash_after_checkpoints=2)
+    resumed = train_members(runs_of(config, tmp_path, seeds=(0, 1)))
+    assert len(replayed) == 2 and all(actions > 0 for actions in replayed)  # both games rebuilt mid-episode
+    for seed, frame in zip((0, 1), resumed):
+        solo = train_agent(runs_of(config, tmp_path, seeds=(seed,), prefix="solo-")[0])
+        assert (solo["metric"] == "loss").any()
+        pd.testing.assert_frame_equal(frame, solo, check_exact=True)

@@ -18,17 +18,18 @@ marked ``diverged`` and stops (its slice keeps being updated on its last batch, 
 member's arithmetic reads another's). Evaluation and diagnostics run each member's solo network,
 loaded from its slice, through the solo code.
 
-Checkpoints are written every ``checkpoint_every`` steps at a step boundary (members are
-mid-episode then, so each environment's state is saved with it) into the first run's checkpoint
-directory (``checkpoints/members``) under a fingerprint of every member's run config;
-SIGTERM/SIGUSR1 checkpoint at the next step and stop. A restarted job resumes to the same metrics.
+Checkpoints are written every ``checkpoint_every`` steps at a step boundary, into the first run's
+checkpoint directory (``checkpoints/members``) under a fingerprint of every member's run config.
+Members are mid-episode then: an environment that saves its state (MinAtar) is saved with it; any
+other (ALE) is rebuilt on resume by replaying the episode's actions from its seed. SIGTERM/SIGUSR1
+checkpoint at the next step and stop. A restarted job resumes to the same metrics.
 
 Noisy nets (DER) draw per member from a generator holding the member's solo torch RNG state
 (``agents.member_layers``), only in the passes its solo run makes.
 
 What stacks (else :class:`NotStackable`, and the study trains the seeds one by one): DQN and DER on
-the CPU, MinAtar environments, no intervention, the ``fused`` or ``plasticlab`` optimiser, and a
-network of linear (noisy or not), convolution, flatten, dueling and element-wise layers.
+the CPU, MinAtar or ALE environments, no intervention, the ``fused`` or ``plasticlab`` optimiser,
+and a network of linear (noisy or not), convolution, flatten, dueling and element-wise layers.
 """
 
 from __future__ import annotations
@@ -64,8 +65,6 @@ from plasticlab.supervised.stacking import NotStackable, member_state, stack_mod
 
 log = logging.getLogger(__name__)
 
-# Environment suites whose state can be saved mid-episode (a batch checkpoint lands mid-episode).
-RESUMABLE_SUITES = {"minatar"}
 # Fewest seeds a job stacks (``benchmarks/batched_agents.py``, MinAtar DQN, one CPU thread, after
 # warm-up: 2 seeds 1.07x, 3 seeds 1.41x, 5 seeds 1.19-1.37x the sequential runs; a short 2-seed job
 # of the default config was slower stacked, 4.0 s vs 3.7 s, from the stacked kernels' first calls).
@@ -93,6 +92,7 @@ class Member:
     episode_steps: int = 0
     in_episode: bool = False
     ended: bool = False
+    episode_actions: list[int] = field(default_factory=list)  # to rebuild an environment without a state_dict
     last_batch: ReplayBatch | None = None
 
     @property
@@ -107,10 +107,11 @@ class Member:
         self.obs = self.stacker.reset(frame)
         self.replay.start_episode(frame)
         self.lives, self.episode_return, self.episode_steps = info.get("lives", 0), 0.0, 0
-        self.in_episode, self.ended = True, False
+        self.in_episode, self.ended, self.episode_actions = True, False, []
 
     def env_step(self, action: int, total_steps: int, clip_rewards: bool) -> None:
         frame, reward, terminated, truncated, info = self.env.step(action)
+        self.episode_actions.append(int(action))
         life_lost = info.get("lives", self.lives) < self.lives
         self.lives = info.get("lives", self.lives)
         self.ended = terminated or truncated
@@ -132,7 +133,8 @@ class Member:
     def checkpoint_state(self) -> dict[str, Any]:
         return {"replay": self.replay.state_dict(), "action_rng": self.action_rng.bit_generator.state,
                 "generator": self.generator.get_state(),
-                "updates": self.agent.ctx.step, "env": self.env.state_dict(),
+                "updates": self.agent.ctx.step, "episode_actions": list(self.episode_actions),
+                "env": self.env.state_dict() if hasattr(self.env, "state_dict") else None,
                 "stacker": self.stacker._frames.copy(),
                 "loop": {"step": self.state.step, "episode": self.state.episode, "rows": self.state.rows,
                          "diverged": self.state.diverged},
@@ -144,11 +146,19 @@ class Member:
         self.action_rng.bit_generator.state = saved["action_rng"]
         self.generator.set_state(saved["generator"])
         self.agent.ctx.step = saved["updates"]
-        self.env.load_state_dict(saved["env"])
         self.stacker._frames[:] = saved["stacker"]
         self.state = LoopState(**saved["loop"])
         for name, value in saved["episode"].items():
             setattr(self, name, value)
+        self.episode_actions = list(saved["episode_actions"])
+        if saved["env"] is not None:
+            self.env.load_state_dict(saved["env"])
+        elif self.in_episode:
+            # no state to load (ALE): the episode again from its seed with the same actions, which
+            # reproduces the emulator (and its sticky-action RNG, seeded at reset) exactly
+            self.env.reset(seed=_episode_seed(self.run.seed, self.state.episode))
+            for action in self.episode_actions:
+                self.env.step(action)
 
 
 class StackedAgent:
@@ -290,8 +300,6 @@ def check_stackable(runs: Sequence[Any]) -> None:
         raise NotStackable("a seed appears twice")
     if interventions.normalise_spec(first.config["interventions"]):
         raise NotStackable(f"interventions {first.config['interventions']!r} are not implemented per member")
-    if first.config["env"].get("suite") not in RESUMABLE_SUITES:
-        raise NotStackable(f"{first.config['env'].get('suite')} environments cannot be checkpointed mid-episode")
 
 
 def build_members(runs: Sequence[Any]) -> tuple[list[Member], StackedAgent]:
