@@ -62,7 +62,9 @@ def der_config(**agent_options) -> dict:
     # noisy nets draw per member, and only in the acting passes a member's solo run makes (ε-greedy
     # on top of noisy nets, as Dopamine's Soft MoE DER); a small clip norm so that clipping acts
     (der_config(max_grad_norm=0.5, epsilon_start=0.5, epsilon_end=0.2), (0, 1)),
-], ids=["dqn", "double-prioritised-3step", "der-clipped-epsilon-greedy"])
+    # the injection study's variant: a fresh 2-layer head injected at update 40 of 120
+    ({**dqn_config(), "interventions": [{"name": "plasticity_injection", "at_step": 40, "head_layers": 2}]}, (0, 1)),
+], ids=["dqn", "double-prioritised-3step", "der-clipped-epsilon-greedy", "dqn-plasticity-injection"])
 def test_every_member_equals_its_solo_run(tmp_path, config, seeds):
     stacked = train_members(runs_of(config, tmp_path, seeds, prefix="stacked-"))
     for run, frame in zip(runs_of(config, tmp_path, seeds, prefix="solo-"), stacked):
@@ -100,8 +102,9 @@ class Killed(Exception):
     """Stands in for the SIGKILL of fault injection (the checkpoint is on disk before it)."""
 
 
-@pytest.mark.parametrize("study_name, config", [("injection", dqn_config()), ("hare_tortoise", der_config())],
-                         ids=["dqn", "der"])
+@pytest.mark.parametrize("study_name, config", [
+    ("injection", {**dqn_config(), "interventions": [{"name": "plasticity_injection", "at_step": 40, "head_layers": 2}]}),
+    ("hare_tortoise", der_config())], ids=["dqn-injected-before-the-kill", "der"])
 def test_a_killed_stacked_job_resumes_to_the_metrics_of_the_solo_runs(tmp_path, monkeypatch, caplog, study_name,
                                                                       config):
     """The job is killed mid-episode (checkpoints land on step boundaries), restarted through the
@@ -166,8 +169,11 @@ def test_a_stacked_convolution_is_each_member_s_convolution_bit_for_bit(batch, m
 
 def test_runs_that_cannot_train_stacked_are_named_and_trained_one_by_one(tmp_path, caplog):
     config = dqn_config()
-    with pytest.raises(NotStackable, match="interventions"):
-        check_stackable(runs_of({**config, "interventions": [{"name": "plasticity_injection", "at_step": 10}]}, tmp_path))
+    with pytest.raises(NotStackable, match="interventions reset"):
+        check_stackable(runs_of({**config, "interventions": [{"name": "reset", "every_steps": 10}]}, tmp_path))
+    injected_der = {**der_config(), "interventions": [{"name": "plasticity_injection", "at_step": 10}]}
+    with pytest.raises(NotStackable, match="noisy head"):
+        members_module.build_members(runs_of(injected_der, tmp_path, seeds=(0, 1, 2)))
     with pytest.raises(NotStackable, match="differ"):
         check_stackable([*runs_of(config, tmp_path, seeds=(0,)), *runs_of(dqn_config(lr=1e-4), tmp_path, seeds=(1,))])
     with pytest.raises(NotStackable, match="single seed"):

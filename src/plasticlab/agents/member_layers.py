@@ -1,4 +1,5 @@
-"""Noisy layers of stacked seeds, each member drawing its noise from its own generator.
+"""Agent layers of stacked seeds: noisy layers, each member drawing its noise from its own
+generator, and plasticity injection's network.
 
 A solo run's noisy layers draw ε from torch's global generator at every training-mode forward
 pass, in layer order (ε_in, then ε_out). Stacked, member m draws the same numbers from a generator
@@ -11,13 +12,16 @@ layer's, per member: ``μx + ε_out ⊙ (σ (ε_in ⊙ x)) + σ_b ⊙ ε_out`` w
 
 from __future__ import annotations
 
+import copy
 from typing import Sequence
 
 import torch
 from torch import nn
 
-from plasticlab.nets.noisy import NoisyLinear, _signed_sqrt
-from plasticlab.supervised.stacking import StackedLinear, _stack_parameter, register_stacker, stacked_linear
+from plasticlab.interventions.plasticity_injection import InjectableNet
+from plasticlab.nets.noisy import NoisyLinear, _signed_sqrt, noisy_layers
+from plasticlab.supervised.stacking import (NotStackable, StackedLinear, _stack_parameter, register_stacker,
+                                            stack_modules, stacked_linear)
 
 
 class MemberNoise:
@@ -65,4 +69,16 @@ def attach_noise(module: nn.Module, noise: MemberNoise) -> None:
             object.__setattr__(layer, "noise", noise)
 
 
+def stack_injectable(nets: list[InjectableNet]) -> InjectableNet:
+    """Plasticity injection's network over stacked members: every part stacked, one ``injected``
+    flag for all (members update in lock step, so they inject at the same update), and each part's
+    frozen or trainable state as the members' (copied by ``_stack_parameter``)."""
+    if noisy_layers(nets[0]):
+        raise NotStackable("plasticity injection into a noisy head shares noise between copies; not stacked")
+    stacked = copy.deepcopy(nets[0])
+    stacked._modules = {name: stack_modules([net._modules[name] for net in nets]) for name in nets[0]._modules}
+    return stacked
+
+
 register_stacker(NoisyLinear, StackedNoisyLinear)
+register_stacker(InjectableNet, stack_injectable)

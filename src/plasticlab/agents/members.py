@@ -28,7 +28,8 @@ Noisy nets (DER) draw per member from a generator holding the member's solo torc
 (``agents.member_layers``), only in the passes its solo run makes.
 
 What stacks (else :class:`NotStackable`, and the study trains the seeds one by one): DQN and DER on
-the CPU, MinAtar or ALE environments, no intervention, the ``fused`` or ``plasticlab`` optimiser,
+the CPU, MinAtar or ALE environments, no intervention or plasticity injection (not into a noisy
+head), the ``fused`` or ``plasticlab`` optimiser,
 and a network of linear (noisy or not), convolution, flatten, dueling and element-wise layers.
 """
 
@@ -57,6 +58,7 @@ from plasticlab.agents.loop import (LoopState, Protocol, _episode_seed, build_ag
                                     metrics_frame)
 from plasticlab.agents.replay import FrameReplay, FrameStacker, ReplayBatch
 from plasticlab.envs import life_loss_is_terminal
+from plasticlab.interventions import TrainContext
 from plasticlab.optim import make_adamw
 from plasticlab.runtime import preemption
 from plasticlab.runtime.checkpoint import load_resumable_checkpoint, run_fingerprint, save_checkpoint
@@ -186,6 +188,10 @@ class StackedAgent:
             raise NotStackable(f"optimizer {self.config.optimizer!r} cannot update stacked seeds slice by slice")
         self.optimizer = make_adamw(self.online.parameters(), self.config.optimizer, member_axis=True,
                                     lr=self.config.lr, betas=(0.9, 0.999), eps=self.config.adam_eps, weight_decay=0.0)
+        # the first member's intervention object, run on the stacked network (its hooks read only
+        # the step count and call methods of ``ctx.net``; STACKED_INTERVENTIONS lists those)
+        self.intervention = first.intervention
+        self.ctx = TrainContext(net=self.online, optimizer=self.optimizer, fresh_net=_no_fresh_net)
 
     def q_values(self, net: torch.nn.Module, obs: torch.Tensor) -> torch.Tensor:
         """Q(s, ·) per member: (S, B, ...) observations → (S, B, A), as the agent's ``q_values``."""
@@ -220,6 +226,8 @@ class StackedAgent:
         if self.config.max_grad_norm is not None:
             self._clip_grad_norms(self.config.max_grad_norm)
         self.optimizer.step()
+        self.ctx.step += 1
+        self.intervention.after_step(self.ctx)
         return losses.detach(), priorities
 
     @torch.no_grad()
@@ -237,17 +245,27 @@ class StackedAgent:
 
     def load_member(self, agent: DQN, member: int) -> None:
         """Copy a member's slice into its solo agent's networks (before evaluating it)."""
-        agent.online.load_state_dict(member_state(self.online.state_dict(), member))
-        agent.target.load_state_dict(member_state(self.target.state_dict(), member))
+        for stacked, solo in ((self.online, agent.online), (self.target, agent.target)):
+            state = stacked.state_dict()
+            shared = {name: value for name, value in state.items() if value.shape == solo.state_dict()[name].shape
+                      and value.dim() == 0}  # one value for all members (plasticity injection's flag)
+            stacked_only = {name: value for name, value in state.items() if name not in shared}
+            solo.load_state_dict({**member_state(stacked_only, member), **shared})
 
     def state_dict(self) -> dict[str, Any]:
         return {"online": self.online.state_dict(), "target": self.target.state_dict(),
-                "optimizer": self.optimizer.state_dict()}
+                "optimizer": self.optimizer.state_dict(), "updates": self.ctx.step}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.online.load_state_dict(state["online"])
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.ctx.step = state["updates"]
+        self.intervention.load_state_dict(self.intervention.state_dict(), self.ctx)  # e.g. frozen flags
+
+
+def _no_fresh_net() -> torch.nn.Module:
+    raise NotStackable("an intervention that builds fresh networks is not implemented per member")
 
 
 def dqn_loss(learner: StackedAgent, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -285,6 +303,9 @@ def der_loss(learner: StackedAgent, batch: dict[str, torch.Tensor]) -> tuple[tor
 
 # The agents whose seeds stack, with their loss on a member axis.
 STACKED_LOSSES = {DQN: dqn_loss, DER: der_loss}
+# Interventions that act on the stacked network through their own hooks (``after_step`` with the
+# stacked network as ``ctx.net``): plasticity injection flips one flag at the same update for all.
+STACKED_INTERVENTIONS = {"plasticity_injection"}
 
 
 def check_stackable(runs: Sequence[Any]) -> None:
@@ -298,8 +319,10 @@ def check_stackable(runs: Sequence[Any]) -> None:
         raise NotStackable("the runs differ in their configs")
     if len({run.seed for run in runs}) != len(runs):
         raise NotStackable("a seed appears twice")
-    if interventions.normalise_spec(first.config["interventions"]):
-        raise NotStackable(f"interventions {first.config['interventions']!r} are not implemented per member")
+    unknown = [item["name"] for item in interventions.normalise_spec(first.config["interventions"])
+               if item["name"] not in STACKED_INTERVENTIONS]
+    if unknown:
+        raise NotStackable(f"interventions {', '.join(unknown)} are not implemented per member")
 
 
 def build_members(runs: Sequence[Any]) -> tuple[list[Member], StackedAgent]:

@@ -42,7 +42,11 @@ class NotStackable(ValueError):
 
 
 def _stack_parameter(tensors: list[torch.Tensor | None]) -> nn.Parameter | None:
-    return None if tensors[0] is None else nn.Parameter(torch.stack([t.detach() for t in tensors]).clone())
+    """The members' parameters along a new first axis; frozen if the first member's is (frozen
+    heads of plasticity injection must stay out of the gradient)."""
+    if tensors[0] is None:
+        return None
+    return nn.Parameter(torch.stack([t.detach() for t in tensors]).clone(), requires_grad=tensors[0].requires_grad)
 
 
 class _BatchedLinear(torch.autograd.Function):
