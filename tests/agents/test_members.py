@@ -64,7 +64,10 @@ def der_config(**agent_options) -> dict:
     (der_config(max_grad_norm=0.5, epsilon_start=0.5, epsilon_end=0.2), (0, 1)),
     # the injection study's variant: a fresh 2-layer head injected at update 40 of 120
     ({**dqn_config(), "interventions": [{"name": "plasticity_injection", "at_step": 40, "head_layers": 2}]}, (0, 1)),
-], ids=["dqn", "double-prioritised-3step", "der-clipped-epsilon-greedy", "dqn-plasticity-injection"])
+    # the hare_tortoise study's method: the Tortoise's EMA every update, the Hare reset every 15
+    ({**der_config(), "interventions": [{"name": "hare_tortoise", "ema": 0.9, "reset_every_steps": 15}]}, (0, 1)),
+], ids=["dqn", "double-prioritised-3step", "der-clipped-epsilon-greedy", "dqn-plasticity-injection",
+        "der-hare-tortoise"])
 def test_every_member_equals_its_solo_run(tmp_path, config, seeds):
     stacked = train_members(runs_of(config, tmp_path, seeds, prefix="stacked-"))
     for run, frame in zip(runs_of(config, tmp_path, seeds, prefix="solo-"), stacked):
@@ -104,7 +107,8 @@ class Killed(Exception):
 
 @pytest.mark.parametrize("study_name, config", [
     ("injection", {**dqn_config(), "interventions": [{"name": "plasticity_injection", "at_step": 40, "head_layers": 2}]}),
-    ("hare_tortoise", der_config())], ids=["dqn-injected-before-the-kill", "der"])
+    ("hare_tortoise", {**der_config(), "interventions": [{"name": "hare_tortoise", "ema": 0.9, "reset_every_steps": 15}]})],
+    ids=["dqn-injected-before-the-kill", "der-hare-tortoise"])
 def test_a_killed_stacked_job_resumes_to_the_metrics_of_the_solo_runs(tmp_path, monkeypatch, caplog, study_name,
                                                                       config):
     """The job is killed mid-episode (checkpoints land on step boundaries), restarted through the
@@ -171,6 +175,9 @@ def test_runs_that_cannot_train_stacked_are_named_and_trained_one_by_one(tmp_pat
     config = dqn_config()
     with pytest.raises(NotStackable, match="interventions reset"):
         check_stackable(runs_of({**config, "interventions": [{"name": "reset", "every_steps": 10}]}, tmp_path))
+    with pytest.raises(NotStackable, match="combined"):
+        check_stackable(runs_of({**config, "interventions": [{"name": "hare_tortoise"},
+                                                             {"name": "plasticity_injection", "at_step": 5}]}, tmp_path))
     injected_der = {**der_config(), "interventions": [{"name": "plasticity_injection", "at_step": 10}]}
     with pytest.raises(NotStackable, match="noisy head"):
         members_module.build_members(runs_of(injected_der, tmp_path, seeds=(0, 1, 2)))

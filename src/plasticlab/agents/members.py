@@ -28,8 +28,8 @@ Noisy nets (DER) draw per member from a generator holding the member's solo torc
 (``agents.member_layers``), only in the passes its solo run makes.
 
 What stacks (else :class:`NotStackable`, and the study trains the seeds one by one): DQN and DER on
-the CPU, MinAtar or ALE environments, no intervention or plasticity injection (not into a noisy
-head), the ``fused`` or ``plasticlab`` optimiser,
+the CPU, MinAtar or ALE environments, no intervention, plasticity injection (not into a noisy
+head) or Hare & Tortoise (step-counted resets), the ``fused`` or ``plasticlab`` optimiser,
 and a network of linear (noisy or not), convolution, flatten, dueling and element-wise layers.
 """
 
@@ -59,6 +59,8 @@ from plasticlab.agents.loop import (LoopState, Protocol, _episode_seed, build_ag
 from plasticlab.agents.replay import FrameReplay, FrameStacker, ReplayBatch
 from plasticlab.envs import life_loss_is_terminal
 from plasticlab.interventions import TrainContext
+from plasticlab.interventions._util import copy_module_state
+from plasticlab.interventions.hare_tortoise import HareTortoise
 from plasticlab.optim import make_adamw
 from plasticlab.runtime import preemption
 from plasticlab.runtime.checkpoint import load_resumable_checkpoint, run_fingerprint, save_checkpoint
@@ -189,9 +191,11 @@ class StackedAgent:
         self.optimizer = make_adamw(self.online.parameters(), self.config.optimizer, member_axis=True,
                                     lr=self.config.lr, betas=(0.9, 0.999), eps=self.config.adam_eps, weight_decay=0.0)
         # the first member's intervention object, run on the stacked network (its hooks read only
-        # the step count and call methods of ``ctx.net``; STACKED_INTERVENTIONS lists those)
-        self.intervention = first.intervention
+        # the step count and call methods of ``ctx.net``), or its stacked counterpart
         self.ctx = TrainContext(net=self.online, optimizer=self.optimizer, fresh_net=_no_fresh_net)
+        self.intervention = first.intervention
+        if isinstance(first.intervention, HareTortoise):
+            self.intervention = StackedHareTortoise([agent.intervention for agent in agents])
 
     def q_values(self, net: torch.nn.Module, obs: torch.Tensor) -> torch.Tensor:
         """Q(s, ·) per member: (S, B, ...) observations → (S, B, A), as the agent's ``q_values``."""
@@ -245,7 +249,10 @@ class StackedAgent:
 
     def load_member(self, agent: DQN, member: int) -> None:
         """Copy a member's slice into its solo agent's networks (before evaluating it)."""
-        for stacked, solo in ((self.online, agent.online), (self.target, agent.target)):
+        pairs = [(self.online, agent.online), (self.target, agent.target)]
+        if isinstance(self.intervention, StackedHareTortoise):  # the Tortoise is what is evaluated
+            pairs.append((self.intervention.tortoise, agent.intervention.tortoise))
+        for stacked, solo in pairs:
             state = stacked.state_dict()
             shared = {name: value for name, value in state.items() if value.shape == solo.state_dict()[name].shape
                       and value.dim() == 0}  # one value for all members (plasticity injection's flag)
@@ -254,14 +261,53 @@ class StackedAgent:
 
     def state_dict(self) -> dict[str, Any]:
         return {"online": self.online.state_dict(), "target": self.target.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "updates": self.ctx.step}
+                "optimizer": self.optimizer.state_dict(), "updates": self.ctx.step,
+                "intervention": self.intervention.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.online.load_state_dict(state["online"])
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.ctx.step = state["updates"]
-        self.intervention.load_state_dict(self.intervention.state_dict(), self.ctx)  # e.g. frozen flags
+        self.intervention.load_state_dict(state["intervention"], self.ctx)  # e.g. frozen flags, the Tortoise
+
+
+class StackedHareTortoise:
+    """Hare & Tortoise (``interventions.hare_tortoise``) over stacked members: the members'
+    Tortoises stacked; after every update Tortoise ← ema·Tortoise + (1 − ema)·Hare with the solo
+    run's two ``_foreach`` calls on each member's slices (a vectorised kernel rounds an element by
+    where it sits in its tensor, so each slice must be a tensor of its own), and every
+    ``reset_every_steps`` updates the Hare ← Tortoise (exact copies)."""
+
+    def __init__(self, parts: Sequence[HareTortoise]):
+        first = parts[0]
+        if first.reset_every_epochs is not None or first.reset_optimizer:
+            raise NotStackable("hare_tortoise with epoch resets or optimiser resets is not implemented per member")
+        self.ema, self.reset_every_steps = first.ema, first.reset_every_steps
+        self.tortoise = stack_modules([part._require_tortoise() for part in parts])
+        for param in self.tortoise.parameters():
+            param.requires_grad_(False)
+
+    @torch.no_grad()
+    def after_step(self, ctx: TrainContext) -> None:
+        hare = ctx.net.state_dict()
+        slow_slices, fast_slices = [], []
+        for name, slow in self.tortoise.state_dict().items():
+            if slow.dtype.is_floating_point:
+                slow_slices.extend(slow.unbind(0))
+                fast_slices.extend(hare[name].unbind(0))
+            else:
+                slow.copy_(hare[name])
+        torch._foreach_mul_(slow_slices, self.ema)
+        torch._foreach_add_(slow_slices, fast_slices, alpha=1.0 - self.ema)
+        if ctx.step % self.reset_every_steps == 0:
+            copy_module_state(ctx.net, self.tortoise)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"tortoise": {name: value.detach().clone() for name, value in self.tortoise.state_dict().items()}}
+
+    def load_state_dict(self, state: dict[str, Any], ctx: TrainContext) -> None:
+        self.tortoise.load_state_dict(state["tortoise"])
 
 
 def _no_fresh_net() -> torch.nn.Module:
@@ -303,9 +349,10 @@ def der_loss(learner: StackedAgent, batch: dict[str, torch.Tensor]) -> tuple[tor
 
 # The agents whose seeds stack, with their loss on a member axis.
 STACKED_LOSSES = {DQN: dqn_loss, DER: der_loss}
-# Interventions that act on the stacked network through their own hooks (``after_step`` with the
-# stacked network as ``ctx.net``): plasticity injection flips one flag at the same update for all.
-STACKED_INTERVENTIONS = {"plasticity_injection"}
+# Interventions that stack: plasticity injection through its own hook (``after_step`` with the
+# stacked network as ``ctx.net``: one flag flipped at the same update for all members); Hare &
+# Tortoise by :class:`StackedHareTortoise` (its EMA slice by slice, as the solo tensors round).
+STACKED_INTERVENTIONS = {"plasticity_injection", "hare_tortoise"}
 
 
 def check_stackable(runs: Sequence[Any]) -> None:
@@ -319,10 +366,12 @@ def check_stackable(runs: Sequence[Any]) -> None:
         raise NotStackable("the runs differ in their configs")
     if len({run.seed for run in runs}) != len(runs):
         raise NotStackable("a seed appears twice")
-    unknown = [item["name"] for item in interventions.normalise_spec(first.config["interventions"])
-               if item["name"] not in STACKED_INTERVENTIONS]
+    spec = interventions.normalise_spec(first.config["interventions"])
+    unknown = [item["name"] for item in spec if item["name"] not in STACKED_INTERVENTIONS]
     if unknown:
         raise NotStackable(f"interventions {', '.join(unknown)} are not implemented per member")
+    if len(spec) > 1:
+        raise NotStackable("combined interventions are not implemented per member")
 
 
 def build_members(runs: Sequence[Any]) -> tuple[list[Member], StackedAgent]:
