@@ -66,8 +66,11 @@ def der_config(**agent_options) -> dict:
     ({**dqn_config(), "interventions": [{"name": "plasticity_injection", "at_step": 40, "head_layers": 2}]}, (0, 1)),
     # the hare_tortoise study's method: the Tortoise's EMA every update, the Hare reset every 15
     ({**der_config(), "interventions": [{"name": "hare_tortoise", "ema": 0.9, "reset_every_steps": 15}]}, (0, 1)),
+    # its baseline: the last 2 weight layers re-initialised every 25 updates (fresh noisy layers)
+    ({**der_config(), "interventions": [{"name": "reset", "layers": 2, "at_task_start": False, "every_steps": 25}]},
+     (0, 1)),
 ], ids=["dqn", "double-prioritised-3step", "der-clipped-epsilon-greedy", "dqn-plasticity-injection",
-        "der-hare-tortoise"])
+        "der-hare-tortoise", "der-reset"])
 def test_every_member_equals_its_solo_run(tmp_path, config, seeds):
     stacked = train_members(runs_of(config, tmp_path, seeds, prefix="stacked-"))
     for run, frame in zip(runs_of(config, tmp_path, seeds, prefix="solo-"), stacked):
@@ -173,8 +176,8 @@ def test_a_stacked_convolution_is_each_member_s_convolution_bit_for_bit(batch, m
 
 def test_runs_that_cannot_train_stacked_are_named_and_trained_one_by_one(tmp_path, caplog):
     config = dqn_config()
-    with pytest.raises(NotStackable, match="interventions reset"):
-        check_stackable(runs_of({**config, "interventions": [{"name": "reset", "every_steps": 10}]}, tmp_path))
+    with pytest.raises(NotStackable, match="interventions shrink_perturb"):
+        check_stackable(runs_of({**config, "interventions": [{"name": "shrink_perturb", "every_steps": 10}]}, tmp_path))
     with pytest.raises(NotStackable, match="combined"):
         check_stackable(runs_of({**config, "interventions": [{"name": "hare_tortoise"},
                                                              {"name": "plasticity_injection", "at_step": 5}]}, tmp_path))

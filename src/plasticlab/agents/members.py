@@ -29,7 +29,8 @@ Noisy nets (DER) draw per member from a generator holding the member's solo torc
 
 What stacks (else :class:`NotStackable`, and the study trains the seeds one by one): DQN and DER on
 the CPU, MinAtar or ALE environments, no intervention, plasticity injection (not into a noisy
-head) or Hare & Tortoise (step-counted resets), the ``fused`` or ``plasticlab`` optimiser,
+head), Hare & Tortoise (step-counted resets) or resets every N updates, the ``fused`` or
+``plasticlab`` optimiser,
 and a network of linear (noisy or not), convolution, flatten, dueling and element-wise layers.
 """
 
@@ -59,8 +60,10 @@ from plasticlab.agents.loop import (LoopState, Protocol, _episode_seed, build_ag
 from plasticlab.agents.replay import FrameReplay, FrameStacker, ReplayBatch
 from plasticlab.envs import life_loss_is_terminal
 from plasticlab.interventions import TrainContext
-from plasticlab.interventions._util import copy_module_state
+from plasticlab.interventions._util import copy_module_state, reset_optimizer_state
 from plasticlab.interventions.hare_tortoise import HareTortoise
+from plasticlab.interventions.reset import Reset
+from plasticlab.nets import weight_layers
 from plasticlab.optim import make_adamw
 from plasticlab.runtime import preemption
 from plasticlab.runtime.checkpoint import load_resumable_checkpoint, run_fingerprint, save_checkpoint
@@ -196,6 +199,8 @@ class StackedAgent:
         self.intervention = first.intervention
         if isinstance(first.intervention, HareTortoise):
             self.intervention = StackedHareTortoise([agent.intervention for agent in agents])
+        elif isinstance(first.intervention, Reset):
+            self.intervention = StackedReset(first.intervention, agents, generators)
 
     def q_values(self, net: torch.nn.Module, obs: torch.Tensor) -> torch.Tensor:
         """Q(s, ·) per member: (S, B, ...) observations → (S, B, A), as the agent's ``q_values``."""
@@ -310,6 +315,43 @@ class StackedHareTortoise:
         self.tortoise.load_state_dict(state["tortoise"])
 
 
+class StackedReset:
+    """Resets (``interventions.reset``) over stacked members, every ``every_steps`` updates: each
+    member's fresh network is built by its solo agent's ``fresh_net`` while torch's global RNG
+    holds the member's state (as in its solo run), and the chosen layers are copied into its
+    slices; the optimiser forgets those parameters for every member at once (they all reset)."""
+
+    def __init__(self, reset: Reset, agents: Sequence[DQN], generators: Sequence[torch.Generator]):
+        if reset.every_steps is None:  # agent runs have one task: task-start resets never fire
+            raise NotStackable("a reset without every_steps never fires in an agent run; nothing to stack")
+        self.reset, self.agents, self.generators = reset, list(agents), list(generators)
+
+    @torch.no_grad()
+    def after_step(self, ctx: TrainContext) -> None:
+        if ctx.step % self.reset.every_steps != 0:
+            return
+        chosen = dict(weight_layers(ctx.net)) if self.reset.layers != "all" else {"": ctx.net}
+        names = list(chosen)[-int(self.reset.layers):] if self.reset.layers != "all" else [""]
+        for member, (agent, generator) in enumerate(zip(self.agents, self.generators)):
+            torch.set_rng_state(generator.get_state())
+            fresh = dict(agent.ctx.fresh_net().named_modules())
+            generator.set_state(torch.get_rng_state())
+            for name in names:
+                live = chosen[name].state_dict(keep_vars=True)
+                for key, value in fresh[name].state_dict().items():
+                    if live[key].dim() == value.dim() + 1:  # stacked: this member's slice
+                        live[key][member].copy_(value)
+        if self.reset.reset_optimizer:
+            for name in names:
+                reset_optimizer_state(ctx.optimizer, chosen[name].parameters())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any], ctx: TrainContext) -> None:
+        pass
+
+
 def _no_fresh_net() -> torch.nn.Module:
     raise NotStackable("an intervention that builds fresh networks is not implemented per member")
 
@@ -351,8 +393,9 @@ def der_loss(learner: StackedAgent, batch: dict[str, torch.Tensor]) -> tuple[tor
 STACKED_LOSSES = {DQN: dqn_loss, DER: der_loss}
 # Interventions that stack: plasticity injection through its own hook (``after_step`` with the
 # stacked network as ``ctx.net``: one flag flipped at the same update for all members); Hare &
-# Tortoise by :class:`StackedHareTortoise` (its EMA slice by slice, as the solo tensors round).
-STACKED_INTERVENTIONS = {"plasticity_injection", "hare_tortoise"}
+# Tortoise by :class:`StackedHareTortoise` (its EMA slice by slice, as the solo tensors round);
+# resets every N updates by :class:`StackedReset` (each member's fresh layers from its own RNG).
+STACKED_INTERVENTIONS = {"plasticity_injection", "hare_tortoise", "reset"}
 
 
 def check_stackable(runs: Sequence[Any]) -> None:
