@@ -58,19 +58,36 @@ class DER(DQN):
 
     def q_values(self, net: nn.Module, obs: torch.Tensor) -> torch.Tensor:
         """Expected return under the predicted categorical distribution."""
-        probs = net(obs).view(-1, self.n_actions, self.atoms).softmax(dim=-1)
-        return (probs * self.support).sum(dim=-1)
+        return expected_values(net(obs), self.n_actions, self.support)
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Cross-entropy between the projected target distribution and the prediction; the
         per-sample loss is also the new priority (Rainbow)."""
-        batch_index = torch.arange(batch["action"].shape[0], device=self.device)
-        logits = self.online(batch["obs"]).view(-1, self.n_actions, self.atoms)
-        log_probs = F.log_softmax(logits[batch_index, batch["action"]], dim=-1)
-        with torch.no_grad():
-            best = self.q_values(self.online, batch["next_obs"]).argmax(dim=1)   # Double Q selection
-            next_probs = self.target(batch["next_obs"]).view(-1, self.n_actions, self.atoms).softmax(dim=-1)
-            target = categorical_projection(next_probs[batch_index, best], batch["returns"], batch["discount"],
-                                            self.support)
-        per_sample = -(target * log_probs).sum(dim=-1)
-        return per_sample, per_sample.detach()
+        return categorical_td_loss(self.online, self.target, batch, self.n_actions, self.support)
+
+
+def expected_values(outputs: torch.Tensor, n_actions: int, support: torch.Tensor) -> torch.Tensor:
+    """Q(s, ·) from a distributional network's outputs (..., A·atoms) → (..., A)."""
+    probs = outputs.view(*outputs.shape[:-1], n_actions, support.numel()).softmax(dim=-1)
+    return (probs * support).sum(dim=-1)
+
+
+def categorical_td_loss(online: nn.Module, target_net: nn.Module, batch: dict[str, torch.Tensor], n_actions: int,
+                        support: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """DER's loss per sample (and priority), any leading axes (a batch (B,), or stacked seeds'
+    (S, B)): the network passes in a fixed order (online on s, online on s' for the Double-Q
+    choice, target on s'), the projection row by row."""
+    atoms, lead = support.numel(), batch["action"].shape
+
+    def chosen(distribution: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        index = actions[..., None, None].expand(*lead, 1, atoms)
+        return distribution.view(*lead, n_actions, atoms).gather(-2, index).squeeze(-2)
+
+    log_probs = F.log_softmax(chosen(online(batch["obs"]), batch["action"]), dim=-1)
+    with torch.no_grad():
+        best = expected_values(online(batch["next_obs"]), n_actions, support).argmax(dim=-1)  # Double Q selection
+        next_probs = target_net(batch["next_obs"]).view(*lead, n_actions, atoms).softmax(dim=-1)
+        target = categorical_projection(chosen(next_probs, best).reshape(-1, atoms), batch["returns"].reshape(-1),
+                                        batch["discount"].reshape(-1), support).view(*lead, atoms)
+    per_sample = -(target * log_probs).sum(dim=-1)
+    return per_sample, per_sample.detach()

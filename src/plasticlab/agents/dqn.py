@@ -1,6 +1,6 @@
 """DQN (Mnih et al. 2015) with the choices of Dopamine's JAX/Adam DQN, Double DQN optional.
 
-One update reads top to bottom in :meth:`DQN.loss`: Q(s, a) of the online network against
+One update reads top to bottom in :func:`td_loss`: Q(s, a) of the online network against
 ``R + γ^K max_a' Q_target(s', a')`` (or the online network's argmax with ``double``), Huber
 loss, importance weights if the replay is prioritised. Everything else an agent needs (target
 network, acting, optimiser, interventions, state for checkpoints) lives in this base class, and
@@ -98,6 +98,24 @@ class DQNConfig:
         return self.importance_sampling_start + progress * (self.importance_sampling_end - self.importance_sampling_start)
 
 
+def td_loss(online: nn.Module, target_net: nn.Module, batch: dict[str, torch.Tensor],
+            double: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Huber loss of Q(s, a) against ``R + γ^K max_a' Q_target(s', a')`` (the online network's
+    argmax with ``double``) and the new priorities |δ|, per sample. Actions on the last axis, any
+    leading axes (a batch (B,), or stacked seeds' (S, B))."""
+    q = online(batch["obs"]).gather(-1, batch["action"][..., None]).squeeze(-1)
+    with torch.no_grad():
+        next_target = target_net(batch["next_obs"])
+        if double:
+            best = online(batch["next_obs"]).argmax(dim=-1, keepdim=True)
+            next_value = next_target.gather(-1, best).squeeze(-1)
+        else:
+            next_value = next_target.max(dim=-1).values
+        target = batch["returns"] + batch["discount"] * next_value
+    per_sample = F.smooth_l1_loss(q, target, reduction="none")
+    return per_sample, (q - target).detach().abs()
+
+
 class DQN:
     """Online and target networks, the optimiser and the intervention hooks around an update."""
 
@@ -145,17 +163,7 @@ class DQN:
     # learning -----------------------------------------------------------------------------
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-sample TD loss (B,) and new priorities (B,)."""
-        q = self.online(batch["obs"]).gather(1, batch["action"][:, None]).squeeze(1)
-        with torch.no_grad():
-            next_target = self.target(batch["next_obs"])
-            if self.config.double:
-                best = self.online(batch["next_obs"]).argmax(dim=1, keepdim=True)
-                next_value = next_target.gather(1, best).squeeze(1)
-            else:
-                next_value = next_target.max(dim=1).values
-            target = batch["returns"] + batch["discount"] * next_value
-        per_sample = F.smooth_l1_loss(q, target, reduction="none")
-        return per_sample, (q - target).detach().abs()
+        return td_loss(self.online, self.target, batch, self.config.double)
 
     def update(self, replay_batch: ReplayBatch) -> dict[str, Any]:
         """One gradient step on a replay batch; returns scalars to log and the new priorities."""

@@ -47,13 +47,11 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from plasticlab import interventions
-from plasticlab.agents.der import DER
-from plasticlab.agents.distributional import categorical_projection
-from plasticlab.agents.dqn import DQN
+from plasticlab.agents.der import DER, categorical_td_loss, expected_values
+from plasticlab.agents.dqn import DQN, td_loss
 from plasticlab.agents.member_layers import MemberNoise, attach_noise
 from plasticlab.agents.loop import (LoopState, Protocol, _episode_seed, build_agent, diagnostics, evaluate,
                                     metrics_frame)
@@ -171,8 +169,8 @@ class Member:
 class StackedAgent:
     """The members' online and target networks and optimiser, stacked along a leading axis.
 
-    :meth:`update` is the agent's ``loss`` and :meth:`DQN.update` with a member axis (the losses
-    in :data:`STACKED_LOSSES`): the same element-wise arithmetic, each member's loss its own mean
+    :meth:`update` is the agent's loss function (``td_loss``, ``categorical_td_loss``, which take
+    a member axis as is) and :meth:`DQN.update`: the same element-wise arithmetic, each member's loss its own mean
     over its batch, the gradient of their sum (each member's parameters receive exactly its own
     loss's gradient), gradient-norm clipping per member, one AdamW step updating each member's
     slice as a tensor of its own.
@@ -205,10 +203,7 @@ class StackedAgent:
     def q_values(self, net: torch.nn.Module, obs: torch.Tensor) -> torch.Tensor:
         """Q(s, ·) per member: (S, B, ...) observations → (S, B, A), as the agent's ``q_values``."""
         values = net(obs)
-        if isinstance(self.agent, DER):
-            probs = values.view(*values.shape[:2], self.agent.n_actions, self.agent.atoms).softmax(dim=-1)
-            return (probs * self.agent.support).sum(dim=-1)
-        return values
+        return expected_values(values, self.agent.n_actions, self.agent.support) if isinstance(self.agent, DER) else values
 
     @torch.no_grad()
     def greedy_actions(self, obs: np.ndarray, drawing: Sequence[bool]) -> np.ndarray:
@@ -357,39 +352,14 @@ def _no_fresh_net() -> torch.nn.Module:
 
 
 def dqn_loss(learner: StackedAgent, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """:meth:`DQN.loss` with a member axis: per-sample Huber loss (S, B) and priorities (S, B)."""
-    q = learner.online(batch["obs"]).gather(2, batch["action"][..., None]).squeeze(2)
-    with torch.no_grad():
-        next_target = learner.target(batch["next_obs"])
-        if learner.config.double:
-            best = learner.online(batch["next_obs"]).argmax(dim=2, keepdim=True)
-            next_value = next_target.gather(2, best).squeeze(2)
-        else:
-            next_value = next_target.max(dim=2).values
-        target = batch["returns"] + batch["discount"] * next_value
-    per_sample = F.smooth_l1_loss(q, target, reduction="none")
-    return per_sample, (q - target).detach().abs()
+    return td_loss(learner.online, learner.target, batch, learner.config.double)
 
 
 def der_loss(learner: StackedAgent, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """:meth:`DER.loss` with a member axis: the network passes in the solo order (online on s,
-    online on s' for the Double-Q choice, target on s'), the projection row by row on (S·B) rows."""
-    agent = learner.agent
-    members, size = batch["action"].shape
-    logits = learner.online(batch["obs"]).view(members, size, agent.n_actions, agent.atoms)
-    chosen = logits.gather(2, batch["action"][:, :, None, None].expand(members, size, 1, agent.atoms)).squeeze(2)
-    log_probs = F.log_softmax(chosen, dim=-1)
-    with torch.no_grad():
-        best = learner.q_values(learner.online, batch["next_obs"]).argmax(dim=2)
-        next_probs = learner.target(batch["next_obs"]).view(members, size, agent.n_actions, agent.atoms).softmax(dim=-1)
-        selected = next_probs.gather(2, best[:, :, None, None].expand(members, size, 1, agent.atoms)).squeeze(2)
-        target = categorical_projection(selected.reshape(members * size, agent.atoms),
-                                        batch["returns"].reshape(-1), batch["discount"].reshape(-1), agent.support)
-    per_sample = -(target.view(members, size, agent.atoms) * log_probs).sum(dim=-1)
-    return per_sample, per_sample.detach()
+    return categorical_td_loss(learner.online, learner.target, batch, learner.agent.n_actions, learner.agent.support)
 
 
-# The agents whose seeds stack, with their loss on a member axis.
+# The agents whose seeds stack, with their loss (the solo loss functions take a member axis as is).
 STACKED_LOSSES = {DQN: dqn_loss, DER: der_loss}
 # Interventions that stack: plasticity injection through its own hook (``after_step`` with the
 # stacked network as ``ctx.net``: one flag flipped at the same update for all members); Hare &
