@@ -114,9 +114,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     started = last = time.time()
     for run, metrics in study.train_seeds(runs, crash_after_checkpoints=int(crash) if crash else None):
         now = time.time()
+        # seeds trained together (stacked) share one wall time: the whole batch's, with the seeds named
+        together = metrics.attrs.get("trained_with_seeds")
+        batch = {"trained_with_seeds": list(together)} if together else {}
         record = provenance(config=run.config, seed=run.seed, device=args.device, study=args.study,
-                            variant=args.variant, wall_seconds=round(now - last, 3), status=_run_status(metrics),
-                            threads=_threads_in_use(args.threads))
+                            variant=args.variant, wall_seconds=round(now - (started if together else last), 3),
+                            status=_run_status(metrics), threads=_threads_in_use(args.threads), **batch)
         write_parquet(run.out_dir / "metrics.parquet", metrics, provenance=record)
         write_json(run.out_dir / "run.json", record)
         log.info("seed %d done in %.1f s: %d metric rows -> %s", run.seed, now - last, len(metrics), run.out_dir)

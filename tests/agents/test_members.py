@@ -4,6 +4,7 @@ SIGKILL and a restart, and one member's divergence touches no other member."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -246,3 +247,17 @@ def test_stacked_atari_seeds_resume_mid_episode_by_replaying_the_episode(tmp_pat
         solo = train_agent(runs_of(config, tmp_path, seeds=(seed,), prefix="solo-")[0])
         assert (solo["metric"] == "loss").any()
         pd.testing.assert_frame_equal(frame, solo, check_exact=True)
+
+
+def test_stacked_seeds_record_that_they_trained_together(tmp_path, monkeypatch):
+    """Each seed's run.json names the seeds it was stacked with; its wall time is the batch's."""
+    from plasticlab import cli
+
+    monkeypatch.setattr(members_module, "MIN_SEEDS", 2)
+    config = {**dqn_config(), "protocol": {**dqn_config()["protocol"], "steps": 30, "eval_every": 30}}
+    code = cli.main(["train", "injection", "--variant", VARIANT, "--seed", "0", "1", "--run-config", json.dumps(config),
+                     "--variant-dir", str(tmp_path)])
+    assert code == 0
+    records = [json.loads((tmp_path / f"seed={seed}" / "run.json").read_text()) for seed in (0, 1)]
+    assert [record["trained_with_seeds"] for record in records] == [[0, 1], [0, 1]]
+    assert records[0]["wall_seconds"] <= records[1]["wall_seconds"] and records[1]["seed"] == 1

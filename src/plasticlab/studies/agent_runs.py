@@ -175,7 +175,10 @@ class AgentStudy(Study):
                 log.info("training the %d seeds one by one: %s", len(runs), reason)
         else:
             log.info("trained the %d seeds together (stacked networks)", len(runs))
-            yield from ((run, _annotated(run, frame)) for run, frame in zip(runs, frames))
+            for run, frame in zip(runs, frames):
+                frame = _annotated(run, frame)
+                frame.attrs["trained_with_seeds"] = [other.seed for other in runs]  # for the run's provenance
+                yield run, frame
             return
         for run in runs:
             yield run, self.train(run, crash_after_checkpoints=crash_after_checkpoints, **options)
