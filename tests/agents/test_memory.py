@@ -11,8 +11,10 @@ import pytest
 from plasticlab import workflow
 from plasticlab.agents import get_agent
 from plasticlab.agents.loop import make_replay
+from plasticlab.envs import make_env
 from plasticlab.agents.memory import frame_shape, replay_bytes, replay_slots, run_replay_bytes
 from plasticlab.agents.members import MIN_SEEDS
+from plasticlab.envs import make_env
 from plasticlab.studies.agent_runs import PROCESS_MB
 
 
@@ -35,6 +37,13 @@ def test_the_computed_replay_size_is_what_the_replay_allocates(agent, options, s
     assert allocated == replay_bytes(replay.capacity, frame_shape(env), config.prioritised)
     run_config = {"agent_options": options, "protocol": {"steps": steps}, "env": env}
     assert run_replay_bytes(run_config, defaults) == allocated
+
+
+@pytest.mark.parametrize("env", [{"suite": "minatar", "game": game} for game in
+                                 ("asterix", "breakout", "freeway", "seaquest", "space_invaders")]
+                         + [{"suite": "ale", "game": "Breakout"}], ids=lambda env: env["game"])
+def test_the_frame_shape_table_is_what_the_environment_emits(env):
+    assert frame_shape(env) == tuple(make_env(env).observation_space.shape)
 
 
 def test_agent_jobs_ask_for_every_replay_they_hold(default_config):

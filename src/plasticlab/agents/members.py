@@ -181,9 +181,7 @@ class StackedAgent:
         self.agent = first  # config, action count, support: the same for every member
         self.config, self.device = first.config, first.device
         self.online = stack_modules([agent.online for agent in agents])
-        self.target = stack_modules([agent.target for agent in agents])
-        for param in self.target.parameters():
-            param.requires_grad_(False)
+        self.target = stack_modules([agent.target for agent in agents])  # frozen as the members' targets
         self.noise = MemberNoise(generators)
         attach_noise(self.online, self.noise)
         attach_noise(self.target, self.noise)
@@ -254,10 +252,10 @@ class StackedAgent:
             pairs.append((self.intervention.tortoise, agent.intervention.tortoise))
         for stacked, solo in pairs:
             state = stacked.state_dict()
-            shared = {name: value for name, value in state.items() if value.shape == solo.state_dict()[name].shape
-                      and value.dim() == 0}  # one value for all members (plasticity injection's flag)
-            stacked_only = {name: value for name, value in state.items() if name not in shared}
-            solo.load_state_dict({**member_state(stacked_only, member), **shared})
+            # 0-d entries hold one value for all members (plasticity injection's flag)
+            shared = {name: value for name, value in state.items() if value.dim() == 0}
+            per_member = member_state({name: value for name, value in state.items() if value.dim() > 0}, member)
+            solo.load_state_dict({**per_member, **shared})
 
     def state_dict(self) -> dict[str, Any]:
         return {"online": self.online.state_dict(), "target": self.target.state_dict(),
@@ -284,9 +282,7 @@ class StackedHareTortoise:
         if first.reset_every_epochs is not None or first.reset_optimizer:
             raise NotStackable("hare_tortoise with epoch resets or optimiser resets is not implemented per member")
         self.ema, self.reset_every_steps = first.ema, first.reset_every_steps
-        self.tortoise = stack_modules([part._require_tortoise() for part in parts])
-        for param in self.tortoise.parameters():
-            param.requires_grad_(False)
+        self.tortoise = stack_modules([part._require_tortoise() for part in parts])  # frozen as theirs
 
     @torch.no_grad()
     def after_step(self, ctx: TrainContext) -> None:
@@ -529,10 +525,11 @@ def train_members(runs: Sequence[Any], crash_after_checkpoints: int | None = Non
             preemption.stop_if_requested(f"step {step}")
     progress.close()
     frames = []
+    unlogged = torch.stack(pending_losses) if pending_losses else None  # losses since the last log point
     for index, member in enumerate(members):
-        if pending_losses and member.active:
+        if unlogged is not None and member.active:
             # a non-finite loss since the last log point also counts
-            member.state.diverged = not math.isfinite(float(torch.stack(pending_losses)[:, index].contiguous().mean()))
+            member.state.diverged = not math.isfinite(float(unlogged[:, index].contiguous().mean()))
         member.record("summary", {"diverged": float(member.state.diverged), "updates": float(member.agent.ctx.step)})
         frames.append(metrics_frame(member.run, member.state.rows))
     return frames

@@ -162,13 +162,12 @@ class AgentStudy(Study):
         environment and interventions allow and there are enough seeds for it to pay
         (``members.MIN_SEEDS``); else one after another."""
         from plasticlab.agents import members
-        from plasticlab.agents.members import NotStackable, check_stackable, train_members
+        from plasticlab.agents.members import NotStackable, train_members
 
         runs = list(runs)
         try:
             if 1 < len(runs) < members.MIN_SEEDS:
                 raise NotStackable(f"{len(runs)} seeds: stacking pays from {members.MIN_SEEDS} on")
-            check_stackable(runs)
             frames = train_members(runs, crash_after_checkpoints=crash_after_checkpoints)
         except NotStackable as reason:
             if len(runs) > 1:
