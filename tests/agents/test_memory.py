@@ -11,7 +11,6 @@ import pytest
 from plasticlab import workflow
 from plasticlab.agents import get_agent
 from plasticlab.agents.loop import make_replay
-from plasticlab.envs import make_env
 from plasticlab.agents.memory import frame_shape, replay_bytes, replay_slots, run_replay_bytes
 from plasticlab.agents.members import MIN_SEEDS
 from plasticlab.envs import make_env
