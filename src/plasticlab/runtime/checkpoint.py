@@ -51,24 +51,23 @@ class _NumpyArray:
         self.tensor = tensor
 
 
-def _arrays_as_tensors(value: Any) -> Any:
-    if isinstance(value, np.ndarray) and value.dtype != object and value.dtype.kind in "biuf":
+def _map_leaves(value: Any, convert: Any) -> Any:
+    """``convert`` applied to every leaf of nested dicts, lists and tuples (their types kept)."""
+    if isinstance(value, dict):
+        return {key: _map_leaves(item, convert) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_map_leaves(item, convert) for item in value)
+    return convert(value)
+
+
+def _array_as_tensor(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return _NumpyArray(torch.from_numpy(np.ascontiguousarray(value)))
-    if isinstance(value, dict):
-        return {key: _arrays_as_tensors(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
-        return type(value)(_arrays_as_tensors(item) for item in value)
     return value
 
 
-def _tensors_as_arrays(value: Any) -> Any:
-    if isinstance(value, _NumpyArray):
-        return value.tensor.numpy()
-    if isinstance(value, dict):
-        return {key: _tensors_as_arrays(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
-        return type(value)(_tensors_as_arrays(item) for item in value)
-    return value
+def _tensor_as_array(value: Any) -> Any:
+    return value.tensor.numpy() if isinstance(value, _NumpyArray) else value
 
 
 class _HashingWriter:
@@ -116,7 +115,7 @@ def save_checkpoint(directory: str | Path, position: int, state: dict[str, Any],
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         handle.write(HEADER + b"0" * _DIGEST_LENGTH + b"\n")
         stream = _HashingWriter(handle)
-        torch.save(_arrays_as_tensors(state), stream)
+        torch.save(_map_leaves(state, _array_as_tensor), stream)
         handle.seek(len(HEADER))
         handle.write(stream.digest.hexdigest().encode())
     for old in list_checkpoints(directory)[:-keep] if keep > 0 else []:
@@ -162,7 +161,7 @@ def _read_format_2(path: Path, handle: Any) -> dict[str, Any]:
         state = torch.load(io.BufferedReader(_Window(handle, start)), map_location="cpu", weights_only=False)
     except Exception as error:
         raise CorruptCheckpointError(f"checkpoint {path} cannot be read: {error}") from error
-    return _tensors_as_arrays(state)
+    return _map_leaves(state, _tensor_as_array)
 
 
 def load_latest_checkpoint(directory: str | Path) -> tuple[int, dict[str, Any]] | None:
