@@ -72,8 +72,17 @@ def der_config(**agent_options) -> dict:
     # its baseline: the last 2 weight layers re-initialised every 25 updates (fresh noisy layers)
     ({**der_config(), "interventions": [{"name": "reset", "layers": 2, "at_task_start": False, "every_steps": 25}]},
      (0, 1)),
+    # the softmoe study's variants: Soft MoE and top-1 MoE in place of the dense layer (DQN, NHWC)
+    ({**dqn_config(), "interventions": [{"name": "softmoe", "experts": 4}]}, (0, 1, 2)),
+    ({**dqn_config(), "interventions": [{"name": "softmoe", "experts": 4, "routing": "top1"}]}, (0, 1)),
+    # an NCHW network: the MoE's tokens are a transposed view there, as alone
+    ({**dqn_config(channels_last=False), "interventions": [{"name": "softmoe", "experts": 2}]}, (0, 1)),
+    # Dopamine's Soft MoE DER: noisy experts (per-member noise) under dense dueling streams
+    ({**der_config(max_grad_norm=0.5, epsilon_start=0.5, epsilon_end=0.2),
+      "model": {**der_config()["model"], "head": "dense_dueling"},
+      "interventions": [{"name": "softmoe", "experts": 2}]}, (0, 1)),
 ], ids=["dqn", "double-prioritised-3step", "der-clipped-epsilon-greedy", "dqn-plasticity-injection",
-        "der-hare-tortoise", "der-reset"])
+        "der-hare-tortoise", "der-reset", "dqn-softmoe", "dqn-top1-moe", "dqn-softmoe-nchw", "der-noisy-softmoe"])
 def test_every_member_equals_its_solo_run(tmp_path, config, seeds):
     stacked = train_members(runs_of(config, tmp_path, seeds, prefix="stacked-"))
     for run, frame in zip(runs_of(config, tmp_path, seeds, prefix="solo-"), stacked):
@@ -198,8 +207,8 @@ def test_runs_that_cannot_train_stacked_are_named_and_trained_one_by_one(tmp_pat
            "model": {"name": "qnet", "torso": "minatar", "hidden": 16, "head": "dueling", "noisy": True, "atoms": 51,
                      "pixel_scale": 1.0}}
     der["protocol"] = {**config["protocol"], "steps": 80}
-    with pytest.raises(NotStackable, match="softmoe"):
-        check_stackable(runs_of({**config, "interventions": [{"name": "softmoe", "experts": 2}]}, tmp_path))
+    with pytest.raises(NotStackable, match="redo"):
+        check_stackable(runs_of({**config, "interventions": [{"name": "redo", "every_steps": 10}]}, tmp_path))
     study = studies.get("hare_tortoise")
     with caplog.at_level("INFO"):
         list(studies.get("injection").train_seeds(runs_of({**config, "protocol": {**config["protocol"], "steps": 20}},

@@ -42,6 +42,8 @@ class MemberNoise:
 class StackedNoisyLinear(StackedLinear):
     """S noisy linear layers of one shape; input (S, B, in) → output (S, B, out)."""
 
+    draws_member_noise = True
+
     def __init__(self, layers: list[NoisyLinear]):
         super().__init__(layers)
         self.sigma0 = layers[0].sigma0
@@ -64,8 +66,9 @@ class StackedNoisyLinear(StackedLinear):
 
 
 def attach_noise(module: nn.Module, noise: MemberNoise) -> None:
+    """Give every stacked layer that draws noise (``draws_member_noise``) the members' generators."""
     for layer in module.modules():
-        if isinstance(layer, StackedNoisyLinear):
+        if getattr(layer, "draws_member_noise", False):
             object.__setattr__(layer, "noise", noise)
 
 

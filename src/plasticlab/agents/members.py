@@ -29,9 +29,9 @@ Noisy nets (DER) draw per member from a generator holding the member's solo torc
 
 What stacks (else :class:`NotStackable`, and the study trains the seeds one by one): DQN and DER on
 the CPU, MinAtar or ALE environments, no intervention, plasticity injection (not into a noisy
-head), Hare & Tortoise (step-counted resets) or resets every N updates, the ``fused`` or
-``plasticlab`` optimiser,
-and a network of linear (noisy or not), convolution, flatten, dueling and element-wise layers.
+head), Hare & Tortoise (step-counted resets), resets every N updates or Soft MoE / top-1 MoE
+(member by member inside the MoE block), the ``fused`` or ``plasticlab`` optimiser, and a
+network of linear (noisy or not), convolution, flatten, dueling, MoE and element-wise layers.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from plasticlab import interventions
 from plasticlab.agents.der import DER, categorical_td_loss, expected_values
 from plasticlab.agents.dqn import DQN, td_loss
 from plasticlab.agents.member_layers import MemberNoise, attach_noise
+from plasticlab.agents.member_softmoe import attach_layout
 from plasticlab.agents.loop import (LoopState, Protocol, _episode_seed, build_agent, diagnostics, evaluate,
                                     metrics_frame)
 from plasticlab.agents.replay import FrameReplay, FrameStacker, ReplayBatch
@@ -183,8 +184,9 @@ class StackedAgent:
         self.online = stack_modules([agent.online for agent in agents])
         self.target = stack_modules([agent.target for agent in agents])  # frozen as the members' targets
         self.noise = MemberNoise(generators)
-        attach_noise(self.online, self.noise)
-        attach_noise(self.target, self.noise)
+        for net in (self.online, self.target):
+            attach_noise(net, self.noise)
+            attach_layout(net, first.memory_format)
         if self.config.optimizer not in ("fused", "plasticlab"):
             raise NotStackable(f"optimizer {self.config.optimizer!r} cannot update stacked seeds slice by slice")
         self.optimizer = make_adamw(self.online.parameters(), self.config.optimizer, member_axis=True,
@@ -360,8 +362,9 @@ STACKED_LOSSES = {DQN: dqn_loss, DER: der_loss}
 # Interventions that stack: plasticity injection through its own hook (``after_step`` with the
 # stacked network as ``ctx.net``: one flag flipped at the same update for all members); Hare &
 # Tortoise by :class:`StackedHareTortoise` (its EMA slice by slice, as the solo tensors round);
-# resets every N updates by :class:`StackedReset` (each member's fresh layers from its own RNG).
-STACKED_INTERVENTIONS = {"plasticity_injection", "hare_tortoise", "reset"}
+# resets every N updates by :class:`StackedReset` (each member's fresh layers from its own RNG);
+# Soft MoE and top-1 MoE (an architecture, no hook) by ``agents.member_softmoe``.
+STACKED_INTERVENTIONS = {"plasticity_injection", "hare_tortoise", "reset", "softmoe"}
 
 
 def check_stackable(runs: Sequence[Any]) -> None:

@@ -21,8 +21,10 @@ module does with its single noise key.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from plasticlab.nets.noisy import factorised_noise
@@ -84,23 +86,76 @@ class Experts(nn.Module):
             return None
         return factorised_noise(self.width, like), factorised_noise(self.hidden, like)
 
+    def params(self) -> ExpertParams:
+        return ExpertParams(self.w1, self.b1, self.w2, self.b2, getattr(self, "w1_sigma", None),
+                            getattr(self, "b1_sigma", None))
+
     def forward(self, slots: torch.Tensor) -> torch.Tensor:
         """(B, E, S, d) → (B, E, S, d): expert e on the S slots of position e."""
-        pre = torch.einsum("besd,edh->besh", slots, self.w1) + self.b1[:, None, :]
-        noise = self.draw_noise(slots)
-        if noise is not None:
-            eps_in, eps_out = noise
-            pre = pre + torch.einsum("besd,edh->besh", slots * eps_in, self.w1_sigma) * eps_out
-            pre = pre + (self.b1_sigma * eps_out)[:, None, :]
-        return torch.einsum("besh,ehd->besd", torch.relu(pre), self.w2) + self.b2[:, None, :]
+        return experts_on_slots(slots, self.params(), self.draw_noise(slots))
 
-    def one(self, expert: int, x: torch.Tensor, noise: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
-        """Expert ``expert`` on (N, d) inputs, with the pass's shared noise if any."""
-        pre = x @ self.w1[expert] + self.b1[expert]
-        if noise is not None:
-            eps_in, eps_out = noise
-            pre = pre + ((x * eps_in) @ self.w1_sigma[expert]) * eps_out + self.b1_sigma[expert] * eps_out
-        return torch.relu(pre) @ self.w2[expert] + self.b2[expert]
+
+class ExpertParams(NamedTuple):
+    """The experts' tensors (E leading): the solo module's, or one stacked member's slices."""
+
+    w1: torch.Tensor
+    b1: torch.Tensor
+    w2: torch.Tensor
+    b2: torch.Tensor
+    w1_sigma: torch.Tensor | None = None
+    b1_sigma: torch.Tensor | None = None
+
+
+Noise = tuple[torch.Tensor, torch.Tensor] | None
+
+
+def experts_on_slots(slots: torch.Tensor, p: ExpertParams, noise: Noise) -> torch.Tensor:
+    """(B, E, S, d) → (B, E, S, d): expert e on the S slots of position e, with the pass's noise."""
+    pre = torch.einsum("besd,edh->besh", slots, p.w1) + p.b1[:, None, :]
+    if noise is not None:
+        eps_in, eps_out = noise
+        pre = pre + torch.einsum("besd,edh->besh", slots * eps_in, p.w1_sigma) * eps_out
+        pre = pre + (p.b1_sigma * eps_out)[:, None, :]
+    return torch.einsum("besh,ehd->besd", torch.relu(pre), p.w2) + p.b2[:, None, :]
+
+
+def one_expert(expert: int, x: torch.Tensor, p: ExpertParams, noise: Noise) -> torch.Tensor:
+    """Expert ``expert`` on (N, d) inputs, with the pass's shared noise if any."""
+    pre = x @ p.w1[expert] + p.b1[expert]
+    if noise is not None:
+        eps_in, eps_out = noise
+        pre = pre + ((x * eps_in) @ p.w1_sigma[expert]) * eps_out + p.b1_sigma[expert] * eps_out
+    return torch.relu(pre) @ p.w2[expert] + p.b2[expert]
+
+
+def soft_routing(tokens: torch.Tensor, phi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dispatch (softmax over tokens) and combine (softmax over slots) weights, (B, T, E·S) each."""
+    logits = tokens @ phi
+    return logits.softmax(dim=1), logits.softmax(dim=2)
+
+
+def soft_moe(tokens: torch.Tensor, phi: torch.Tensor, n_experts: int, slots_per_expert: int, p: ExpertParams,
+             noise: Noise) -> torch.Tensor:
+    """Soft MoE on (B, T, d) tokens with router Φ (d, E·S) (the module docstring's equations)."""
+    dispatch, combine = soft_routing(tokens, phi)
+    slot_inputs = torch.einsum("bts,btd->bsd", dispatch, tokens)
+    slot_inputs = slot_inputs.view(tokens.shape[0], n_experts, slots_per_expert, -1)
+    slot_outputs = experts_on_slots(slot_inputs, p, noise).flatten(1, 2)
+    return torch.einsum("bts,bsd->btd", combine, slot_outputs)
+
+
+def top1_moe(tokens: torch.Tensor, router_weight: torch.Tensor, n_experts: int, p: ExpertParams,
+             noise: Noise) -> torch.Tensor:
+    """Each (B, T, d) token through the expert of largest router probability, scaled by it."""
+    gates = F.linear(tokens, router_weight).softmax(dim=-1)               # (B, T, E)
+    top_gate, top_expert = gates.max(dim=-1)                             # (B, T)
+    flat, chosen = tokens.reshape(-1, tokens.shape[-1]), top_expert.reshape(-1)
+    out = torch.zeros_like(flat)
+    for expert in range(n_experts):  # each token through its chosen expert only
+        rows = (chosen == expert).nonzero(as_tuple=True)[0]
+        if len(rows):
+            out = out.index_put((rows,), one_expert(expert, flat[rows], p, noise))
+    return out.view_as(tokens) * top_gate.unsqueeze(-1)
 
 
 def lecun_normal_router(width: int, n_experts: int, slots_per_expert: int) -> torch.Tensor:
@@ -129,16 +184,11 @@ class SoftMoE(nn.Module):
         self.phi.copy_(lecun_normal_router(self.phi.shape[0], self.n_experts, self.slots_per_expert))
 
     def routing(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Dispatch (softmax over tokens) and combine (softmax over slots) weights, (B, T, E·S) each."""
-        logits = tokens @ self.phi
-        return logits.softmax(dim=1), logits.softmax(dim=2)
+        return soft_routing(tokens, self.phi)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        dispatch, combine = self.routing(tokens)
-        slot_inputs = torch.einsum("bts,btd->bsd", dispatch, tokens)
-        slot_inputs = slot_inputs.view(tokens.shape[0], self.n_experts, self.slots_per_expert, -1)
-        slot_outputs = self.experts(slot_inputs).flatten(1, 2)
-        return torch.einsum("bts,bsd->btd", combine, slot_outputs)
+        return soft_moe(tokens, self.phi, self.n_experts, self.slots_per_expert, self.experts.params(),
+                        self.experts.draw_noise(tokens))
 
 
 class Top1MoE(nn.Module):
@@ -152,16 +202,9 @@ class Top1MoE(nn.Module):
         self.experts = Experts(n_experts, width, hidden, noisy, sigma0)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        gates = self.router(tokens).softmax(dim=-1)                      # (B, T, E)
-        top_gate, top_expert = gates.max(dim=-1)                         # (B, T)
-        flat, chosen = tokens.reshape(-1, tokens.shape[-1]), top_expert.reshape(-1)
-        noise = self.experts.draw_noise(tokens)
-        out = torch.zeros_like(flat)
-        for expert in range(self.n_experts):  # each token through its chosen expert only
-            rows = (chosen == expert).nonzero(as_tuple=True)[0]
-            if len(rows):
-                out = out.index_put((rows,), self.experts.one(expert, flat[rows], noise))
-        return out.view_as(tokens) * top_gate.unsqueeze(-1)
+        return top1_moe(tokens, self.router.weight, self.n_experts, self.experts.params(),
+                        self.experts.draw_noise(tokens))
 
 
-__all__ = ["Experts", "SoftMoE", "Tokenise", "Top1MoE", "lecun_normal_router"]
+__all__ = ["ExpertParams", "Experts", "SoftMoE", "Tokenise", "Top1MoE", "experts_on_slots", "lecun_normal_router",
+           "one_expert", "soft_moe", "soft_routing", "top1_moe"]
