@@ -83,3 +83,16 @@ def test_minatar_tier_der_settings_are_ders_not_the_smoke_configs():
     run, agent = resolved(MINATAR, "hare_tortoise")
     assert (agent.n_step, agent.learning_starts, agent.update_every, agent.target_update_env_steps) == (20, 1_600, 1, 2_000)
     assert run["protocol"]["steps"] == 100_000 and agent.replay_capacity >= 100_000
+
+
+def test_the_stacked_minatar_overlay_puts_each_variant_s_seeds_in_one_job():
+    """``config/minatar_stacked.yaml``: one job per variant (its 3 seeds stacked), and otherwise
+    the tier's settings unchanged; the tier alone keeps one job per seed."""
+    tier = load_config(*MINATAR)["studies"]
+    stacked = load_config(*MINATAR, "config/minatar_stacked.yaml")["studies"]
+    for name in ("injection", "softmoe", "hare_tortoise"):
+        study = studies.get(name)
+        study.check_job_shape(stacked[name])
+        assert study.seeds_in_one_job(stacked[name]) and not study.seeds_in_one_job(tier[name])
+        assert {key: value for key, value in stacked[name].items() if key != "seeds_per_job"} == \
+            {key: value for key, value in tier[name].items() if key != "seeds_per_job"}
