@@ -81,8 +81,19 @@ def der_config(**agent_options) -> dict:
     ({**der_config(max_grad_norm=0.5, epsilon_start=0.5, epsilon_end=0.2),
       "model": {**der_config()["model"], "head": "dense_dueling"},
       "interventions": [{"name": "softmoe", "experts": 2}]}, (0, 1)),
+    # interventions no agent study uses yet: layer norm (group norm after the conv, NHWC and NCHW),
+    # shrink & perturb toward a fresh initialisation or the initial weights, ReDo (a high τ, so
+    # that units are recycled and Adam's moments zeroed at every call)
+    ({**dqn_config(), "interventions": [{"name": "layernorm"}]}, (0, 1)),
+    ({**dqn_config(channels_last=False), "interventions": [{"name": "layernorm"}]}, (0, 1)),
+    ({**dqn_config(), "interventions": [{"name": "shrink_perturb", "shrink": 0.8, "perturb": 0.2,
+                                         "every_steps": 25}]}, (0, 1)),
+    ({**der_config(), "interventions": [{"name": "shrink_perturb", "shrink": 0.8, "perturb": 0.05,
+                                         "noise": "initial", "every_steps": 15}]}, (0, 1)),
+    ({**dqn_config(), "interventions": [{"name": "redo", "tau": 0.5, "every_steps": 20}]}, (0, 1)),
 ], ids=["dqn", "double-prioritised-3step", "der-clipped-epsilon-greedy", "dqn-plasticity-injection",
-        "der-hare-tortoise", "der-reset", "dqn-softmoe", "dqn-top1-moe", "dqn-softmoe-nchw", "der-noisy-softmoe"])
+        "der-hare-tortoise", "der-reset", "dqn-softmoe", "dqn-top1-moe", "dqn-softmoe-nchw", "der-noisy-softmoe",
+        "dqn-layernorm", "dqn-layernorm-nchw", "dqn-shrink-perturb", "der-shrink-perturb-initial", "dqn-redo"])
 def test_every_member_equals_its_solo_run(tmp_path, config, seeds):
     stacked = train_members(runs_of(config, tmp_path, seeds, prefix="stacked-"))
     for run, frame in zip(runs_of(config, tmp_path, seeds, prefix="solo-"), stacked):
@@ -124,8 +135,11 @@ class Killed(Exception):
 
 @pytest.mark.parametrize("study_name, config", [
     ("injection", {**dqn_config(), "interventions": [{"name": "plasticity_injection", "at_step": 40, "head_layers": 2}]}),
-    ("hare_tortoise", {**der_config(), "interventions": [{"name": "hare_tortoise", "ema": 0.9, "reset_every_steps": 15}]})],
-    ids=["dqn-injected-before-the-kill", "der-hare-tortoise"])
+    ("hare_tortoise", {**der_config(), "interventions": [{"name": "hare_tortoise", "ema": 0.9, "reset_every_steps": 15}]}),
+    # each member's initial weights (shrink & perturb's pull target) saved and restored
+    ("hare_tortoise", {**der_config(), "interventions": [{"name": "shrink_perturb", "shrink": 0.8, "perturb": 0.05,
+                                                          "noise": "initial", "every_steps": 15}]})],
+    ids=["dqn-injected-before-the-kill", "der-hare-tortoise", "der-shrink-perturb-initial"])
 def test_a_killed_stacked_job_resumes_to_the_metrics_of_the_solo_runs(tmp_path, monkeypatch, caplog, study_name,
                                                                       config):
     """The job is killed mid-episode (checkpoints land on step boundaries), restarted through the
@@ -191,8 +205,8 @@ def test_a_stacked_convolution_is_each_member_s_convolution_bit_for_bit(batch, m
 
 def test_runs_that_cannot_train_stacked_are_named_and_trained_one_by_one(tmp_path, caplog):
     config = dqn_config()
-    with pytest.raises(NotStackable, match="interventions shrink_perturb"):
-        check_stackable(runs_of({**config, "interventions": [{"name": "shrink_perturb", "every_steps": 10}]}, tmp_path))
+    with pytest.raises(NotStackable, match="interventions l2_init"):
+        check_stackable(runs_of({**config, "interventions": [{"name": "l2_init", "coef": 0.1}]}, tmp_path))
     with pytest.raises(NotStackable, match="combined"):
         check_stackable(runs_of({**config, "interventions": [{"name": "hare_tortoise"},
                                                              {"name": "plasticity_injection", "at_step": 5}]}, tmp_path))
@@ -207,8 +221,8 @@ def test_runs_that_cannot_train_stacked_are_named_and_trained_one_by_one(tmp_pat
            "model": {"name": "qnet", "torso": "minatar", "hidden": 16, "head": "dueling", "noisy": True, "atoms": 51,
                      "pixel_scale": 1.0}}
     der["protocol"] = {**config["protocol"], "steps": 80}
-    with pytest.raises(NotStackable, match="redo"):
-        check_stackable(runs_of({**config, "interventions": [{"name": "redo", "every_steps": 10}]}, tmp_path))
+    with pytest.raises(NotStackable, match="interventions crelu"):
+        check_stackable(runs_of({**config, "interventions": [{"name": "crelu"}]}, tmp_path))
     study = studies.get("hare_tortoise")
     with caplog.at_level("INFO"):
         list(studies.get("injection").train_seeds(runs_of({**config, "protocol": {**config["protocol"], "steps": 20}},

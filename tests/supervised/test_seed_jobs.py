@@ -144,3 +144,25 @@ def test_stacked_linear_equals_each_member_at_every_batch_size():
             assert torch.equal(alone, out[m])
             assert torch.equal(layer.weight.grad, stacked.weight.grad[m])
         stacked.zero_grad()
+
+
+@pytest.mark.parametrize("memory_format", [torch.channels_last, torch.contiguous_format], ids=["nhwc", "nchw"])
+def test_stacked_group_norm_equals_each_member_in_its_memory_format(memory_format):
+    """Layer norm's form after a convolution (``interventions.layernorm``), forward and backward."""
+    torch.manual_seed(0)
+    norms = [torch.nn.GroupNorm(1, 8) for _ in range(3)]
+    for norm in norms:
+        torch.nn.init.normal_(norm.weight)
+        torch.nn.init.normal_(norm.bias)
+    stacked = stack_modules(norms)
+    stacked.memory_format = memory_format
+    x = torch.randn(3, 5, 8, 6, 6, requires_grad=True)
+    grad = torch.randn(3, 5, 8, 6, 6)
+    stacked(x).backward(grad)
+    for m, norm in enumerate(norms):
+        alone_x = x[m].detach().contiguous(memory_format=memory_format).requires_grad_()
+        alone = norm(alone_x)
+        alone.backward(grad[m].contiguous(memory_format=memory_format))
+        assert torch.equal(alone, stacked(x)[m])
+        assert torch.equal(alone_x.grad, x.grad[m])
+        assert torch.equal(norm.weight.grad, stacked.weight.grad[m]) and torch.equal(norm.bias.grad, stacked.bias.grad[m])

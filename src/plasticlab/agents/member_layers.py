@@ -20,8 +20,8 @@ from torch import nn
 
 from plasticlab.interventions.plasticity_injection import InjectableNet
 from plasticlab.nets.noisy import NoisyLinear, _signed_sqrt, noisy_layers
-from plasticlab.supervised.stacking import (NotStackable, StackedLinear, _stack_parameter, register_stacker,
-                                            stack_modules, stacked_linear)
+from plasticlab.supervised.stacking import (NotStackable, StackedLinear, _stack_parameter, stack_modules,
+                                            stacked_linear)
 
 
 class MemberNoise:
@@ -72,6 +72,14 @@ def attach_noise(module: nn.Module, noise: MemberNoise) -> None:
             object.__setattr__(layer, "noise", noise)
 
 
+def attach_layout(module: nn.Module, memory_format: torch.memory_format) -> None:
+    """Tell the stacked layers that compute in the solo network's memory format (convolutions,
+    group norm, the MoE block: each has a ``memory_format``) which format that is."""
+    for layer in module.modules():
+        if hasattr(layer, "memory_format"):
+            layer.memory_format = memory_format
+
+
 def stack_injectable(nets: list[InjectableNet]) -> InjectableNet:
     """Plasticity injection's network over stacked members: every part stacked, one ``injected``
     flag for all (members update in lock step, so they inject at the same update), and each part's
@@ -83,5 +91,5 @@ def stack_injectable(nets: list[InjectableNet]) -> InjectableNet:
     return stacked
 
 
-register_stacker(NoisyLinear, StackedNoisyLinear)
-register_stacker(InjectableNet, stack_injectable)
+# registered by ``agents.members``
+STACKERS = {NoisyLinear: StackedNoisyLinear, InjectableNet: stack_injectable}

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from plasticlab.nets.softmoe import ExpertParams, Experts, SoftMoE, Tokenise, Top1MoE, soft_moe, top1_moe
-from plasticlab.supervised.stacking import _stack_parameter, register_stacker
+from plasticlab.supervised.stacking import _stack_parameter
 
 
 class StackedTokenise(Tokenise):
@@ -115,13 +115,5 @@ class StackedTop1MoE(_StackedMoE):
             x, routers[member], self.n_experts, params, noise))
 
 
-def attach_layout(module: nn.Module, memory_format: torch.memory_format) -> None:
-    """Tell the stacked MoE layers the memory format the solo networks compute in."""
-    for layer in module.modules():
-        if isinstance(layer, _StackedMoE):
-            layer.memory_format = memory_format
-
-
-register_stacker(Tokenise, lambda members: StackedTokenise())
-register_stacker(SoftMoE, StackedSoftMoE)
-register_stacker(Top1MoE, StackedTop1MoE)
+# registered by ``agents.members``
+STACKERS = {Tokenise: lambda members: StackedTokenise(), SoftMoE: StackedSoftMoE, Top1MoE: StackedTop1MoE}

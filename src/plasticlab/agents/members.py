@@ -29,9 +29,11 @@ Noisy nets (DER) draw per member from a generator holding the member's solo torc
 
 What stacks (else :class:`NotStackable`, and the study trains the seeds one by one): DQN and DER on
 the CPU, MinAtar or ALE environments, no intervention, plasticity injection (not into a noisy
-head), Hare & Tortoise (step-counted resets), resets every N updates or Soft MoE / top-1 MoE
-(member by member inside the MoE block), the ``fused`` or ``plasticlab`` optimiser, and a
-network of linear (noisy or not), convolution, flatten, dueling, MoE and element-wise layers.
+head), Hare & Tortoise (step-counted resets), resets every N updates, Soft MoE / top-1 MoE
+(member by member inside the MoE block), layer norm, shrink & perturb or ReDo every N updates
+(``agents.member_hooks``), one intervention at a time, the ``fused`` or ``plasticlab`` optimiser,
+and a network of linear (noisy or not), convolution, norm, flatten, dueling, MoE and element-wise
+layers.
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ from tqdm.auto import tqdm
 from plasticlab import interventions
 from plasticlab.agents.der import DER, categorical_td_loss, expected_values
 from plasticlab.agents.dqn import DQN, td_loss
-from plasticlab.agents.member_layers import MemberNoise, attach_noise
-from plasticlab.agents.member_softmoe import attach_layout
+from plasticlab.agents import member_layers, member_softmoe
+from plasticlab.agents.member_hooks import MEMBER_HOOKS, MemberHooks
+from plasticlab.agents.member_layers import MemberNoise, attach_layout, attach_noise
 from plasticlab.agents.loop import (LoopState, Protocol, _episode_seed, build_agent, diagnostics, evaluate,
                                     metrics_frame)
 from plasticlab.agents.replay import FrameReplay, FrameStacker, ReplayBatch
@@ -67,9 +70,12 @@ from plasticlab.optim import make_adamw
 from plasticlab.runtime import preemption
 from plasticlab.runtime.checkpoint import load_resumable_checkpoint, run_fingerprint, save_checkpoint
 from plasticlab.runtime.seeding import seed_everything
-from plasticlab.supervised.stacking import NotStackable, member_state, stack_modules
+from plasticlab.supervised.stacking import NotStackable, member_state, register_stacker, stack_modules
 
 log = logging.getLogger(__name__)
+
+for _layer, _stacker in {**member_layers.STACKERS, **member_softmoe.STACKERS}.items():
+    register_stacker(_layer, _stacker)
 
 # Fewest seeds a job stacks (``benchmarks/batched_agents.py``, MinAtar DQN, one CPU thread, after
 # warm-up: 2 seeds 1.07x, 3 seeds 1.41x, 5 seeds 1.19-1.37x the sequential runs; a short 2-seed job
@@ -199,6 +205,8 @@ class StackedAgent:
             self.intervention = StackedHareTortoise([agent.intervention for agent in agents])
         elif isinstance(first.intervention, Reset):
             self.intervention = StackedReset(first.intervention, agents, generators)
+        elif isinstance(first.intervention, MEMBER_HOOKS):
+            self.intervention = MemberHooks(agents, generators)
 
     def q_values(self, net: torch.nn.Module, obs: torch.Tensor) -> torch.Tensor:
         """Q(s, ·) per member: (S, B, ...) observations → (S, B, A), as the agent's ``q_values``."""
@@ -231,6 +239,8 @@ class StackedAgent:
             self._clip_grad_norms(self.config.max_grad_norm)
         self.optimizer.step()
         self.ctx.step += 1
+        if isinstance(self.intervention, MemberHooks):
+            self.intervention.batches = batches
         self.intervention.after_step(self.ctx)
         return losses.detach(), priorities
 
@@ -363,8 +373,11 @@ STACKED_LOSSES = {DQN: dqn_loss, DER: der_loss}
 # stacked network as ``ctx.net``: one flag flipped at the same update for all members); Hare &
 # Tortoise by :class:`StackedHareTortoise` (its EMA slice by slice, as the solo tensors round);
 # resets every N updates by :class:`StackedReset` (each member's fresh layers from its own RNG);
-# Soft MoE and top-1 MoE (an architecture, no hook) by ``agents.member_softmoe``.
-STACKED_INTERVENTIONS = {"plasticity_injection", "hare_tortoise", "reset", "softmoe"}
+# Soft MoE and top-1 MoE (an architecture, no hook) by ``agents.member_softmoe``; layer norm (an
+# architecture) by the stacked norms; shrink & perturb and ReDo every N updates by
+# ``agents.member_hooks`` (each member's solo intervention on its solo network).
+STACKED_INTERVENTIONS = {"plasticity_injection", "hare_tortoise", "reset", "softmoe", "layernorm", "shrink_perturb",
+                         "redo"}
 
 
 def check_stackable(runs: Sequence[Any]) -> None:

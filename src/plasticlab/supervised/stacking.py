@@ -12,15 +12,16 @@ exactly what it computes alone, bit for bit on CPU (tests/supervised/test_seed_j
 * parameter updates must act on each member's slice as a tensor of its own (``AdamW`` with
   ``member_axis``): fused element-wise kernels round a value differently in their vectorised body
   and their scalar tail, so a member's values must sit at the positions they have alone;
-* layer normalisation runs member by member; element-wise activations (and the agents' uint8 →
+* layer normalisation (and group norm, its form for conv maps) runs member by member; element-wise activations (and the agents' uint8 →
   float ``ToFloat``) need nothing; ``Flatten`` keeps the member axis;
 * a convolution runs as one grouped convolution (member m = group m) where that equals the solo
   convolution bit for bit, forward and backward, in the memory format the solo network uses
   (checked once per shape, like the linear layers), else member by member.
 
-Anything else (batch norm, CReLU, Soft MoE, noisy layers, parameters held directly by a
-container) raises :class:`NotStackable`, and the caller trains those seeds one by one. The value
--based agents use these stacks too (``plasticlab.agents.members``).
+Anything else (batch norm, CReLU, parameters held directly by a container) raises
+:class:`NotStackable`, and the caller trains those seeds one by one. The value-based agents use
+these stacks too (``plasticlab.agents.members``) and register stackers of their own (noisy layers,
+plasticity injection's network, Soft MoE: ``register_stacker``).
 Stacked layers subclass the layer they stack, so interventions that look for "the last k
 ``Linear`` layers" (resets) find them unchanged.
 """
@@ -151,6 +152,28 @@ class StackedLayerNorm(nn.LayerNorm):
                             for xm, wm, bm in zip(x.unbind(0), weights, biases)])
 
 
+class StackedGroupNorm(nn.GroupNorm):
+    """S group norms (layer norm's form for conv maps) member by member, each member's map in the
+    memory format its solo network computes in (the kernel, and so the rounding, depends on it;
+    set by the stacked agent, contiguous by default)."""
+
+    def __init__(self, norms: list[nn.GroupNorm]):
+        nn.Module.__init__(self)
+        first = norms[0]
+        self.members = len(norms)
+        self.num_groups, self.num_channels = first.num_groups, first.num_channels
+        self.eps, self.affine = first.eps, first.affine
+        self.weight = _stack_parameter([norm.weight for norm in norms])
+        self.bias = _stack_parameter([norm.bias for norm in norms])
+        self.memory_format = torch.contiguous_format
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weights = [w.clone() for w in self.weight.unbind(0)] if self.weight is not None else [None] * self.members
+        biases = [b.clone() for b in self.bias.unbind(0)] if self.bias is not None else [None] * self.members
+        return torch.stack([F.group_norm(xm.contiguous(memory_format=self.memory_format), self.num_groups, wm, bm,
+                                         self.eps) for xm, wm, bm in zip(x.unbind(0), weights, biases)])
+
+
 class StackedFlatten(nn.Flatten):
     """``Flatten`` shifted by one dimension, so the member axis stays in front."""
 
@@ -240,8 +263,8 @@ class StackedConv2d(nn.Conv2d):
                             for xm, wm, bm in zip(x.unbind(0), self.weight.unbind(0), biases)])
 
 
-_LEAVES = {nn.Linear: StackedLinear, nn.LayerNorm: StackedLayerNorm, nn.Flatten: StackedFlatten,
-           nn.Conv2d: StackedConv2d}
+_LEAVES = {nn.Linear: StackedLinear, nn.LayerNorm: StackedLayerNorm, nn.GroupNorm: StackedGroupNorm,
+           nn.Flatten: StackedFlatten, nn.Conv2d: StackedConv2d}
 _ELEMENTWISE = tuple(ACTIVATIONS.values()) + (nn.Identity, ToFloat)
 
 
