@@ -159,6 +159,7 @@ def test_a_killed_stacked_job_resumes_to_the_metrics_of_the_solo_runs(tmp_path, 
         resumed = list(study.train_seeds(runs_of(config, tmp_path, seeds=(0, 1))))
     killed_at = 2 * config["protocol"]["checkpoint_every"]
     assert f"resuming 2 seeds at step {killed_at}" in caplog.text and "trained the 2 seeds together" in caplog.text
+    assert f"seed 1, step {config['protocol']['steps']}: evaluation return" in caplog.text  # a readable log per seed
     for run, frame in resumed:
         solo = study.train(runs_of(config, tmp_path, seeds=(run.seed,), prefix="solo-")[0])
         pd.testing.assert_frame_equal(frame, solo, check_exact=True)

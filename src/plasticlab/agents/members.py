@@ -471,6 +471,8 @@ def train_members(runs: Sequence[Any], crash_after_checkpoints: int | None = Non
         returns = evaluate(member.agent, member.eval_env, member.eval_stacker, episodes, member.run.seed,
                            member.state.step // protocol.eval_every, protocol.eval_max_steps)
         member.record("eval", {"eval_return": float(np.mean(returns))})
+        log.info("seed %d, step %d: evaluation return %.2f over %d episodes", member.run.seed, member.state.step,
+                 np.mean(returns), len(returns))
         member.record("diagnostics", diagnostics(member.agent, member.replay, protocol.diagnostics_batch))
         member.generator.set_state(torch.get_rng_state())
 
