@@ -8,6 +8,8 @@ Snakemake rules only call these subcommands; every step can also be run by hand:
     plasticlab probe understanding --variant layernorm --seed 0 --config config/config.yaml
     plasticlab aggregate warmstart results/runs/warmstart/*/seed=*/metrics.parquet --out results/tables/warmstart.csv
     plasticlab plot warmstart --table results/tables/warmstart.csv --out-dir results/figures/warmstart
+    plasticlab aggregate softmoe --returns docs/tier/minatar-returns.csv --config config/config.yaml config/minatar.yaml --out t/softmoe.csv
+    plasticlab record-returns softmoe --out docs/tier/minatar-returns.csv   # keep finished runs' returns in git
     plasticlab manifest        # results/manifest.csv: every run, its status and config hashes
     plasticlab claims          # the papers' claims checked on the tables: the reproduction scoreboard
     plasticlab unlock-stale    # remove the lock of a killed Snakemake run (make run does this first)
@@ -171,6 +173,8 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     from plasticlab.runtime.results_io import read_parquet_provenance, write_csv
 
     study = studies.get(args.study)
+    if args.returns:
+        return _aggregate_record(args)
     study_config = json.loads(args.study_config) if args.study_config else {}
     frames = [pd.read_parquet(path) for path in args.metrics]
     if not frames:
@@ -180,6 +184,47 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     sources = {str(p): (read_parquet_provenance(p) or {}).get("git", {}).get("commit") for p in args.metrics}
     write_csv(args.out, table, provenance=provenance(config=study_config, inputs=sources))
     log.info("wrote %s (%d rows from %d runs)", args.out, len(table), len(frames))
+    return 0
+
+
+def _aggregate_record(args: argparse.Namespace) -> int:
+    """``aggregate --returns``: the study's table from a returns record instead of run directories."""
+    from plasticlab import config as cfg
+    from plasticlab import studies
+    from plasticlab.analysis.returns_record import read_record, recorded_metrics
+    from plasticlab.runtime.provenance import provenance
+    from plasticlab.runtime.results_io import write_csv
+
+    if args.metrics or args.study_config or not args.config:
+        raise SystemExit("aggregate --returns reads the runs from the record: give --config (the config files the "
+                         "runs belong to), and neither metrics files nor --study-config")
+    try:
+        metrics, section = recorded_metrics(read_record(args.returns), cfg.load_config(*args.config), args.study)
+    except ValueError as error:
+        raise SystemExit(f"aggregate {args.study}: {error}") from None
+    table = studies.get(args.study).aggregate(metrics, section)
+    table.insert(0, "study", args.study)
+    # provenance holds the study's whole section (the config the runs belong to, as the claims check
+    # expects); the variants the table could hold are named beside it
+    config = cfg.load_config(*args.config, registries=False)
+    write_csv(args.out, table, provenance=provenance(config=config["studies"][args.study], inputs=[args.returns],
+                                                     merged_config_files=list(args.config),
+                                                     recorded_variants=list(section["variants"])))
+    log.info("wrote %s (%d rows from %d recorded runs)", args.out, len(table),
+             len(metrics.drop_duplicates(["variant", "seed"])))
+    return 0
+
+
+def cmd_record_returns(args: argparse.Namespace) -> int:
+    """Merge the evaluation returns of a study's finished runs into a returns record."""
+    from plasticlab.analysis.returns_record import COLUMNS, export_runs, merge_records, read_record, write_record
+
+    new = export_runs(args.runs, args.study)
+    if new.empty:
+        raise SystemExit(f"record-returns: no finished runs of {args.study} under {args.runs}")
+    existing = read_record(args.out) if Path(args.out).exists() else pd.DataFrame(columns=COLUMNS)
+    write_record(args.out, merge_records(existing, new))
+    log.info("recorded %d run(s) of %s in %s", len(new.drop_duplicates(["variant", "seed"])), args.study, args.out)
     return 0
 
 
@@ -317,7 +362,17 @@ def build_parser() -> argparse.ArgumentParser:
     aggregate.add_argument("metrics", nargs="*", help="metrics.parquet files of the runs")
     aggregate.add_argument("--out", required=True)
     aggregate.add_argument("--study-config", help="the study's config section as JSON")
+    aggregate.add_argument("--returns", help="a returns record (docs/tier/minatar-returns.csv) instead of metrics files; "
+                           "needs --config")
+    aggregate.add_argument("--config", nargs="+", help="with --returns: the config files the recorded runs belong to")
     aggregate.set_defaults(func=cmd_aggregate)
+
+    record = sub.add_parser("record-returns", help="merge a study's finished runs' evaluation returns into a "
+                                                   "returns record (a rerun replaces the run's rows)")
+    record.add_argument("study")
+    record.add_argument("--runs", default="results/runs", help="runs directory (default results/runs)")
+    record.add_argument("--out", required=True, help="the record CSV (created if absent)")
+    record.set_defaults(func=cmd_record_returns)
 
     manifest = sub.add_parser("manifest", help="list the runs under results/runs (status, config hashes) as CSV")
     manifest.add_argument("--runs", default="results/runs", help="runs directory (default results/runs)")

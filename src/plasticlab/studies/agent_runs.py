@@ -290,8 +290,8 @@ def agent_estimate(table: pd.DataFrame, kind: str, intervention: str, statistic:
     ``baseline`` it is taken against) as an Estimate (n = runs per game); KeyError naming the
     selection when there is not exactly one."""
     rows = table[(table["kind"] == kind) & (table["intervention"] == intervention) & (table["statistic"] == statistic)]
-    if baseline is not None:
-        rows = rows[rows["baseline"] == baseline]
+    if baseline is not None:  # a table without any difference row has no baseline column
+        rows = rows[rows["baseline"] == baseline] if "baseline" in rows else rows.iloc[:0]
     if len(rows) != 1:
         selection = {"kind": kind, "intervention": intervention, "statistic": statistic, "baseline": baseline}
         raise KeyError(f"table has {len(rows)} rows for {selection}; a claim needs exactly one")
