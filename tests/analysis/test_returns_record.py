@@ -150,6 +150,9 @@ def test_the_commands_record_runs_and_rebuild_the_claims(tmp_path, tier_config, 
                      "--out", str(tables / "injection.csv")]) == 0
     assert cli.main(["claims", "--tables", str(tables), "--config", *configs, "--study", "injection",
                      "--out", str(tables / "claims.csv")]) == 0
+    assert cli.main(["plot", "injection", "--table", str(tables / "injection.csv"), "--out-dir", str(tmp_path / "fig")]) == 0
+    drawn = {path.name for path in (tmp_path / "fig").iterdir()}
+    assert "aggregates.png" in drawn and "diagnostics.png" not in drawn  # a record holds no diagnostics
     board = pd.read_csv(tables / "claims.csv").set_index("claim_id")
     # injection is +1 on every run: a gain of 1 / (reference - random) per game, on both games
     assert board.loc["injection_improves_return", "verdict"] == "reproduced"

@@ -239,11 +239,12 @@ class AgentStudy(Study):
             rl_plots.performance_profile_plot(rows("profile"), out_dir / "performance_profile.png", variants=order,
                                               provenance=provenance, xlabel=r"normalised score ($\tau$)",
                                               title=f"{prefix}performance profile"),
+        ] + ([] if diagnostics.empty else [  # a table rebuilt from a returns record has no diagnostics
             line_panels(diagnostics, "diagnostic", out_dir / "diagnostics.png", panel="panel", series="intervention",
                         series_order=order,
                         xlabel="environment steps", ylabel="mean over seeds",
                         title=f"{prefix}Plasticity diagnostics (95% bootstrap CI over seeds)", provenance=provenance),
-        ]
+        ])
 
 
 def plain_agent_above_random(table: pd.DataFrame, baseline: str = "none") -> bool:
