@@ -14,9 +14,12 @@ exactly what it computes alone, bit for bit on CPU (tests/supervised/test_seed_j
   and their scalar tail, so a member's values must sit at the positions they have alone;
 * layer normalisation (and group norm, its form for conv maps) runs member by member; element-wise activations (and the agents' uint8 →
   float ``ToFloat``) need nothing; ``Flatten`` keeps the member axis;
-* a convolution runs as one grouped convolution (member m = group m) where that equals the solo
-  convolution bit for bit, forward and backward, in the memory format the solo network uses
-  (checked once per shape, like the linear layers), else member by member.
+* a convolution runs member by member, in the memory format the solo network uses. One grouped
+  convolution (member m = group m) passed a once-per-shape check on random data, forward and
+  backward, yet is not exact on every batch: in a 500k-step MinAtar Soft MoE run of 3 stacked
+  seeds, seed 0 left its solo run between environment steps 85k and 92k, while member by member
+  (and with 2 seeds) it stayed equal to it through 100k. A check on random data cannot prove a
+  kernel exact; the linear layers' check has held in every comparison so far.
 
 Anything else (batch norm, CReLU, parameters held directly by a container) raises
 :class:`NotStackable`, and the caller trains those seeds one by one. The value-based agents use
@@ -191,48 +194,6 @@ def _conv_member(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
                     None if bias is None else bias.clone(), conv.stride, conv.padding, conv.dilation, conv.groups)
 
 
-def _grouped_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, conv: nn.Conv2d,
-                  memory_format: torch.memory_format) -> torch.Tensor:
-    """All members as one convolution with a group per member: (S, B, C, H, W) → (S, B, O, H', W')."""
-    members, batch = x.shape[:2]
-    merged = x.transpose(0, 1).reshape(batch, members * x.shape[2], *x.shape[3:]).contiguous(memory_format=memory_format)
-    kernel = weight.reshape(members * weight.shape[1], *weight.shape[2:]).contiguous(memory_format=memory_format)
-    out = F.conv2d(merged, kernel, None if bias is None else bias.reshape(-1), conv.stride, conv.padding,
-                   conv.dilation, members * conv.groups)
-    return out.reshape(batch, members, -1, *out.shape[2:]).transpose(0, 1)
-
-
-_GROUPED_EXACT: dict[tuple, bool] = {}
-
-
-def grouped_conv_is_exact(conv: nn.Conv2d, members: int, input_shape: tuple[int, ...], bias: bool,
-                          memory_format: torch.memory_format) -> bool:
-    """Whether one grouped convolution reproduces every member's solo convolution bit for bit
-    (output, input and weight gradients) at these sizes; checked once per shape and cached."""
-    key = (members, tuple(input_shape), conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-           conv.padding, conv.dilation, conv.groups, bias, memory_format, torch.get_num_threads())
-    if key not in _GROUPED_EXACT:
-        with torch.enable_grad():
-            generator = torch.Generator().manual_seed(0)
-            x = torch.randn(members, *input_shape, generator=generator)
-            weight = torch.randn(members, conv.out_channels, conv.in_channels // conv.groups, *conv.kernel_size,
-                                 generator=generator)
-            b = torch.randn(members, conv.out_channels, generator=generator) if bias else None
-            xs, ws = x.clone().requires_grad_(), weight.clone().requires_grad_()
-            out = _grouped_conv(xs, ws, b, conv, memory_format)
-            grad = torch.randn(out.shape, generator=generator)
-            out.backward(grad)
-            exact = True
-            for m in range(members):
-                xm, wm = x[m].clone().requires_grad_(), weight[m].clone().requires_grad_()
-                solo = _conv_member(xm, wm, None if b is None else b[m], conv, memory_format)
-                solo.backward(grad[m].contiguous(memory_format=memory_format))
-                exact = exact and torch.equal(solo, out[m]) and torch.equal(xm.grad, xs.grad[m]) \
-                    and torch.equal(wm.grad, ws.grad[m])
-        _GROUPED_EXACT[key] = bool(exact)
-    return _GROUPED_EXACT[key]
-
-
 class StackedConv2d(nn.Conv2d):
     """S convolutions of one shape; input (S, B, C, H, W) → output (S, B, O, H', W').
 
@@ -256,8 +217,6 @@ class StackedConv2d(nn.Conv2d):
         self.bias = _stack_parameter([conv.bias for conv in convs])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if grouped_conv_is_exact(self, self.members, tuple(x.shape[1:]), self.bias is not None, self.memory_format):
-            return _grouped_conv(x, self.weight, self.bias, self, self.memory_format)
         biases = self.bias.unbind(0) if self.bias is not None else [None] * self.members
         return torch.stack([_conv_member(xm, wm, bm, self, self.memory_format)
                             for xm, wm, bm in zip(x.unbind(0), self.weight.unbind(0), biases)])
