@@ -198,15 +198,15 @@ def _aggregate_record(args: argparse.Namespace) -> int:
     if args.metrics or args.study_config or not args.config:
         raise SystemExit("aggregate --returns reads the runs from the record: give --config (the config files the "
                          "runs belong to), and neither metrics files nor --study-config")
+    config = cfg.load_config(*args.config)
     try:
-        metrics, section = recorded_metrics(read_record(args.returns), cfg.load_config(*args.config), args.study)
+        metrics, section = recorded_metrics(read_record(args.returns), config, args.study)
     except ValueError as error:
         raise SystemExit(f"aggregate {args.study}: {error}") from None
     table = studies.get(args.study).aggregate(metrics, section)
     table.insert(0, "study", args.study)
     # provenance holds the study's whole section (the config the runs belong to, as the claims check
     # expects); the variants the table could hold are named beside it
-    config = cfg.load_config(*args.config, registries=False)
     write_csv(args.out, table, provenance=provenance(config=config["studies"][args.study], inputs=[args.returns],
                                                      merged_config_files=list(args.config),
                                                      recorded_variants=list(section["variants"])))

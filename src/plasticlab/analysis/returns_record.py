@@ -16,9 +16,7 @@ log after its run files were lost) is used and named in a warning.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,6 @@ log = logging.getLogger(__name__)
 COLUMNS = ["study", "variant", "seed", "step", "eval_return", "config_sha256", "git_commit", "source"]
 RUN_KEY = ["study", "variant", "seed"]
 FROM_RUN = "run directory"
-_SEED_DIR = re.compile(r"^seed=(\d+)$")
 
 
 def read_record(path: str | Path) -> pd.DataFrame:
@@ -47,25 +44,22 @@ def read_record(path: str | Path) -> pd.DataFrame:
 
 
 def export_runs(runs_root: str | Path, study: str) -> pd.DataFrame:
-    """Evaluation returns of every finished run of ``study`` under ``runs_root`` (those with a
-    ``run.json``), in record form; an unfinished run (checkpoints only) is left out."""
-    from plasticlab.runtime.manifest import config_sha256
+    """Evaluation returns of every finished run of ``study`` under ``runs_root``, in record form,
+    with the config hash and commit the manifest reads from its ``run.json``; an unfinished run
+    (checkpoints only) is left out."""
+    from plasticlab.runtime.manifest import build_manifest
 
-    rows = []
-    study_dir = Path(runs_root) / study
-    for run_dir in sorted(study_dir.glob("*/seed=*")):
-        match = _SEED_DIR.match(run_dir.name)
-        if not (match and (run_dir / "run.json").exists() and (run_dir / "metrics.parquet").exists()):
-            continue
-        run = json.loads((run_dir / "run.json").read_text())
-        metrics = pd.read_parquet(run_dir / "metrics.parquet")
+    manifest = build_manifest(runs_root)
+    finished = manifest[(manifest["study"] == study) & (manifest["status"] != "partial")]
+    frames = []
+    for run in finished.itertuples(index=False):
+        metrics = pd.read_parquet(Path(runs_root) / study / run.variant / f"seed={run.seed}" / "metrics.parquet")
         evals = metrics[(metrics["phase"] == "eval") & (metrics["metric"] == "eval_return")]
-        for step, value in zip(evals["step"], evals["value"]):
-            rows.append({"study": study, "variant": run_dir.parent.name, "seed": int(match.group(1)),
-                         "step": int(step), "eval_return": float(value),
-                         "config_sha256": config_sha256(run.get("config") or {}),
-                         "git_commit": (run.get("git") or {}).get("commit") or "", "source": FROM_RUN})
-    return pd.DataFrame(rows, columns=COLUMNS)
+        frames.append(pd.DataFrame({
+            "study": study, "variant": run.variant, "seed": int(run.seed), "step": evals["step"].astype(int),
+            "eval_return": evals["value"].astype(float), "config_sha256": run.config_sha256,
+            "git_commit": run.git_commit or "", "source": FROM_RUN}))
+    return pd.concat(frames, ignore_index=True)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS)
 
 
 def merge_records(existing: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
