@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install install-dev mnist run report pull test lint lock clean-results
+.PHONY: install install-dev mnist run report pull test lint lock clean-results tier-claims
 
 # Bytecode is compiled after installing, in parallel on every CPU (pip compiles one file at a time,
 # and never an editable checkout): every job process (hundreds in a run) then reads bytecode, even
@@ -63,6 +63,18 @@ pull: install
 	$(BIN)/plasticlab unlock-stale
 	$(BIN)/dvc pull --allow-missing
 	$(BIN)/snakemake --cores 1 --touch
+
+# The MinAtar tier's scoreboard from its returns record (seconds, no training): the studies' tables,
+# docs/tier/claims.csv and the README's tier table. Run it after `plasticlab record-returns`.
+TIER_RECORD := docs/tier/minatar-returns.csv
+TIER_CONFIG := config/config.yaml config/minatar.yaml
+TIER_STUDIES := softmoe injection
+tier-claims: install
+	for study in $(TIER_STUDIES); do \
+	  $(BIN)/plasticlab aggregate $$study --returns $(TIER_RECORD) --config $(TIER_CONFIG) \
+	    --out results/tier/tables/$$study.csv || exit 1; done
+	$(BIN)/plasticlab claims --tables results/tier/tables --config $(TIER_CONFIG) --study $(TIER_STUDIES) \
+	  --out docs/tier/claims.csv --update-readme README.md
 
 # pytest exits 5 when it collected nothing: report that as a failure, never as green.
 test: install-dev

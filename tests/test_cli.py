@@ -141,11 +141,12 @@ def test_claims_writes_the_scoreboard_figure_and_readme_block(tmp_path, repo_roo
     assert "warmstart" not in markdown.stdout  # --study filters the CSV's rows too
 
     readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- claims:begin -->\n<!-- claims:end -->\nwhy it did not reproduce\n")
+    readme.write_text(f"intro\n<!-- claims:begin {out} -->\n<!-- claims:end {out} -->\nwhy it did not reproduce\n")
     update = _cli("claims", "--update-readme", str(readme), "--from", str(out))
     assert update.returncode == 0, update.stderr
     text = readme.read_text()
-    assert text.startswith("intro\n<!-- claims:begin -->\n") and text.endswith("<!-- claims:end -->\nwhy it did not reproduce\n")
+    assert text.startswith(f"intro\n<!-- claims:begin {out} -->\n")
+    assert text.endswith(f"<!-- claims:end {out} -->\nwhy it did not reproduce\n")
     assert "`layernorm_reduces_loss`" in text and "**untestable**" not in text
 
 

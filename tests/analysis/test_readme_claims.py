@@ -11,7 +11,7 @@ SOURCE = "docs/claims-default.csv"
 
 def test_readme_claims_block_equals_the_committed_scoreboard(repo_root):
     board = read_scoreboard(repo_root / SOURCE)
-    block = current_block((repo_root / "README.md").read_text())
+    block = current_block((repo_root / "README.md").read_text(), SOURCE)
     assert block == readme_block(board, SOURCE).rstrip(), (
         f"README's claims block is stale: run `plasticlab claims --update-readme README.md --from {SOURCE}`")
 

@@ -17,7 +17,7 @@ from plasticlab.analysis.claims_plot import VERDICT_COLOURS, claims_forest_plot
 from plasticlab.analysis.plotting import read_png_provenance
 from plasticlab.analysis.scoreboard import (COLUMNS, NOT_RUN, build_scoreboard, format_estimate, study_rows,
                                             write_scoreboard)
-from plasticlab.analysis.scoreboard_text import (BEGIN, END, current_block, readme_block, replace_block, to_markdown,
+from plasticlab.analysis.scoreboard_text import (current_block, markers, readme_block, replace_block, to_markdown,
                                                  to_text, update_readme)
 from plasticlab.runtime.results_io import provenance_sidecar
 
@@ -201,18 +201,25 @@ def test_format_estimate_says_when_there_is_no_interval():
     assert format_estimate(None) == "n/a" and format_estimate(Estimate(math.nan, math.nan, math.nan, 0)) == "n/a"
 
 
-def test_readme_block_is_rewritten_between_the_markers_only(tmp_path, written):
+def test_readme_block_is_rewritten_between_its_own_markers_only(tmp_path, written):
     board = _board(written)
     readme = tmp_path / "README.md"
-    readme.write_text(f"# title\n\nprose before\n\n{BEGIN}\nold table\n{END}\n\nprose after, why it failed\n")
+    begin, end = markers("docs/claims.csv")
+    other_begin, other_end = markers("docs/tier/claims.csv")
+    readme.write_text(f"# title\n\nprose before\n\n{begin}\nold table\n{end}\n\nprose after, why it failed\n"
+                      f"{other_begin}\ntier table\n{other_end}\n")
     assert update_readme(readme, board, "docs/claims.csv")
     text = readme.read_text()
-    assert text.startswith("# title\n\nprose before\n\n") and text.endswith("\n\nprose after, why it failed\n")
-    assert current_block(text) == readme_block(board, "docs/claims.csv").rstrip()
+    assert text.startswith(f"# title\n\nprose before\n\n{begin}\n")
+    assert text.endswith(f"{end}\n\nprose after, why it failed\n{other_begin}\ntier table\n{other_end}\n")
+    assert current_block(text, "docs/claims.csv") == readme_block(board, "docs/claims.csv").rstrip()
+    assert current_block(text, "docs/tier/claims.csv") == "tier table"  # another CSV's block is left alone
     assert "old table" not in text and "`config/config.yaml`" in text
     assert not update_readme(readme, board, "docs/claims.csv")  # idempotent
+    with pytest.raises(ValueError, match="claims:begin docs/other.csv"):
+        update_readme(readme, board, "docs/other.csv")  # no block for that CSV: nothing written
     with pytest.raises(ValueError, match="claims:begin"):
-        replace_block("no markers here", "x")
+        replace_block("no markers here", "x", "docs/claims.csv")
 
 
 def _colour_pixels(path, colour: str) -> int:
