@@ -75,6 +75,9 @@ def der_config(**agent_options) -> dict:
     # the softmoe study's variants: Soft MoE and top-1 MoE in place of the dense layer (DQN, NHWC)
     ({**dqn_config(), "interventions": [{"name": "softmoe", "experts": 4}]}, (0, 1, 2)),
     ({**dqn_config(), "interventions": [{"name": "softmoe", "experts": 4, "routing": "top1"}]}, (0, 1)),
+    # the MinAtar tier's regime: a replay ring smaller than the run, so it wraps (at steps <= capacity
+    # the loop keeps every transition instead) and the oldest transitions leave each member's replay
+    ({**dqn_config(replay_capacity=150), "interventions": [{"name": "softmoe", "experts": 4}]}, (0, 1, 2)),
     # an NCHW network: the MoE's tokens are a transposed view there, as alone
     ({**dqn_config(channels_last=False), "interventions": [{"name": "softmoe", "experts": 2}]}, (0, 1)),
     # Dopamine's Soft MoE DER: noisy experts (per-member noise) under dense dueling streams
@@ -92,8 +95,8 @@ def der_config(**agent_options) -> dict:
                                          "noise": "initial", "every_steps": 15}]}, (0, 1)),
     ({**dqn_config(), "interventions": [{"name": "redo", "tau": 0.5, "every_steps": 20}]}, (0, 1)),
 ], ids=["dqn", "double-prioritised-3step", "der-clipped-epsilon-greedy", "dqn-plasticity-injection",
-        "der-hare-tortoise", "der-reset", "dqn-softmoe", "dqn-top1-moe", "dqn-softmoe-nchw", "der-noisy-softmoe",
-        "dqn-layernorm", "dqn-layernorm-nchw", "dqn-shrink-perturb", "der-shrink-perturb-initial", "dqn-redo"])
+        "der-hare-tortoise", "der-reset", "dqn-softmoe", "dqn-top1-moe", "dqn-softmoe-replay-ring-wraps", "dqn-softmoe-nchw",
+        "der-noisy-softmoe", "dqn-layernorm", "dqn-layernorm-nchw", "dqn-shrink-perturb", "der-shrink-perturb-initial", "dqn-redo"])
 def test_every_member_equals_its_solo_run(tmp_path, config, seeds):
     stacked = train_members(runs_of(config, tmp_path, seeds, prefix="stacked-"))
     for run, frame in zip(runs_of(config, tmp_path, seeds, prefix="solo-"), stacked):

@@ -78,8 +78,8 @@ for _layer, _stacker in {**member_layers.STACKERS, **member_softmoe.STACKERS}.it
     register_stacker(_layer, _stacker)
 
 # Fewest seeds a job stacks (``benchmarks/batched_agents.py``, MinAtar DQN, one CPU thread, after
-# warm-up, with the since removed grouped convolution: 2 seeds 1.07x, 3 seeds 1.41x, 5 seeds
-# 1.19-1.37x the sequential runs, 5 seeds 1.23x with convolutions member by member; a short 2-seed
+# warm-up, on a machine where the since removed grouped convolution was taken: 2 seeds 1.07x, 3 seeds
+# 1.41x, 5 seeds 1.19-1.37x the sequential runs; 5 seeds 1.14-1.23x member by member; a short 2-seed
 # job of the default config was slower stacked, 4.0 s vs 3.7 s, from the stacked kernels' first calls).
 MIN_SEEDS = 3
 
