@@ -106,7 +106,9 @@ def build_agent(run: RunSpec) -> tuple[DQN, Any, Any, FrameReplay, FrameStacker]
 def make_replay(agent_config: Any, steps: int, frame_shape: tuple[int, ...], seed: int) -> FrameReplay:
     """A ring of ``replay_capacity`` frames, or, when that covers the whole run, a replay that keeps
     every one of its ``steps`` transitions: episode starts take a slot each, so it starts with a
-    small reserve and grows rather than overwrite the first transitions."""
+    small reserve and grows rather than overwrite the first transitions. Hence a run cut to
+    ``steps <= replay_capacity`` is not a prefix of a longer run past the point where the longer
+    run's ring first wraps: to check a long run against a short one, keep ``steps > replay_capacity``."""
     keep_all = agent_config.replay_capacity >= steps
     slots = steps + steps // 50 + agent_config.stack + agent_config.n_step if keep_all else agent_config.replay_capacity
     return FrameReplay(slots, frame_shape, agent_config.stack, agent_config.n_step, agent_config.gamma, seed=seed,
