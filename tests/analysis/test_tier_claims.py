@@ -2,7 +2,8 @@
 
 `make tier-claims` rebuilds both from `docs/tier/minatar-returns.csv`; these tests rebuild the
 scoreboard the same way (the CLI, in this process) and compare, so a record updated without its
-scoreboard, or a README table edited by hand, fails here.
+scoreboard fails here (the README's table of it is checked with the default run's, in
+`test_readme_claims.py`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import pytest
 
 from plasticlab import cli
 from plasticlab.analysis.scoreboard import read_scoreboard
-from plasticlab.analysis.scoreboard_text import current_block, readme_block
 
 RECORD = "docs/tier/minatar-returns.csv"
 SCOREBOARD = "docs/tier/claims.csv"
@@ -57,9 +57,3 @@ def test_tier_scoreboard_tests_every_claim_of_its_studies_and_their_precondition
     failed = committed["failed_precondition"]
     assert (failed.isna() | (failed.astype(str) == "")).all(), list(failed)
 
-
-def test_readme_tier_table_equals_the_committed_tier_scoreboard(repo_root):
-    board = read_scoreboard(repo_root / SCOREBOARD)
-    block = current_block((repo_root / "README.md").read_text(), SCOREBOARD)
-    assert block == readme_block(board, SCOREBOARD).rstrip(), (
-        f"README's tier table is stale: run `plasticlab claims --update-readme README.md --from {SCOREBOARD}`")

@@ -20,7 +20,6 @@ from plasticlab.analysis.claims import Estimate
 __all__ = ["current_block", "markers", "readme_block", "replace_block", "to_markdown", "to_text", "update_readme"]
 
 
-
 def markers(source: str) -> tuple[str, str]:
     """The two lines around the README block rendered from the claims CSV ``source``."""
     return f"<!-- claims:begin {source} -->", f"<!-- claims:end {source} -->"
